@@ -1,0 +1,249 @@
+package checks
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/driftd/driftd/internal/snapshot"
+)
+
+// FindIdentityProvider returns the Cloudflare identity provider of the
+// integration: the configured cloudflare_idp_id, or else the azureAD
+// provider whose client_id is the integration's app. The second result
+// explains a miss.
+func FindIdentityProvider(snap *snapshot.Snapshot, in *snapshot.Integration) (*snapshot.IdentityProvider, string) {
+	if in.CloudflareIdPID != "" {
+		for i, idp := range snap.IdentityProviders {
+			if strings.EqualFold(idp.ID, in.CloudflareIdPID) {
+				if idp.Type != "azureAD" {
+					return nil, fmt.Sprintf("identity provider %s (%q) is of type %s, not azureAD", idp.ID, idp.Name, idp.Type)
+				}
+				return &snap.IdentityProviders[i], ""
+			}
+		}
+		return nil, fmt.Sprintf("no identity provider with id %s", in.CloudflareIdPID)
+	}
+	for i, idp := range snap.IdentityProviders {
+		if idp.Type == "azureAD" && strings.EqualFold(idp.ClientID, in.EntraAppID) {
+			return &snap.IdentityProviders[i], ""
+		}
+	}
+	var azure []string
+	for _, idp := range snap.IdentityProviders {
+		if idp.Type == "azureAD" {
+			azure = append(azure, fmt.Sprintf("%q (client_id %s)", idp.Name, idp.ClientID))
+		}
+	}
+	if len(azure) == 0 {
+		return nil, "the account has no azureAD identity provider"
+	}
+	return nil, "azureAD identity providers: " + strings.Join(azure, ", ")
+}
+
+func idpResource(idp *snapshot.IdentityProvider) Resource {
+	return Resource{Side: snapshot.SideCloudflare, Kind: KindIdentityProvider, ID: idp.ID, Name: idp.Name}
+}
+
+func idpExists() Check {
+	c := Check{
+		ID:       "CF-IDP-001",
+		Title:    "No Cloudflare Azure AD identity provider for the integration",
+		Severity: Critical,
+		Description: "Zero Trust has no Azure AD login method for the Entra app (none with its client_id, or the configured " +
+			"cloudflare_idp_id is gone or of another type). Users cannot sign in to Access, Gateway or WARP with Entra ID.",
+		Remediation: "Zero Trust > Settings > Authentication > Login methods > Add new > Azure AD: enter the app's Application (client) ID, " +
+			"a client secret and the Directory (tenant) ID, then Save and Test. If it exists under another id, fix cloudflare_idp_id in driftd's config.",
+		Needs: []snapshot.DataKind{snapshot.CloudflareIdPs},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		idp, why := FindIdentityProvider(in.Snapshot, in.Integration)
+		if idp != nil {
+			return Outcome{}
+		}
+		id := in.Integration.CloudflareIdPID
+		if id == "" {
+			id = "client_id=" + in.Integration.EntraAppID
+		}
+		r := Resource{Side: snapshot.SideCloudflare, Kind: KindIdentityProvider, ID: id, Name: in.Integration.Name}
+		expected := "an azureAD identity provider with client_id " + in.Integration.EntraAppID
+		if in.Integration.CloudflareIdPID != "" {
+			expected = "azureAD identity provider " + in.Integration.CloudflareIdPID
+		}
+		return Outcome{Findings: []Finding{c.finding(in, Critical, r, "exists",
+			fmt.Sprintf("Cloudflare has no Azure AD identity provider for integration %q", in.Integration.Name), expected, why)}}
+	}
+	return c
+}
+
+func idpMatchesEntra() Check {
+	c := Check{
+		ID:       "CF-IDP-002",
+		Title:    "Cloudflare identity provider points at another Entra app or tenant",
+		Severity: Critical,
+		Description: "The identity provider's client_id must be the integration's Application (client) ID and its directory_id the " +
+			"tenant ID; otherwise Cloudflare signs users in against another app or directory, or not at all.",
+		Remediation: "Zero Trust > Settings > Authentication > (the Azure AD login method) > Edit: set Application (client) ID and " +
+			"Directory (tenant) ID to the values shown on the app registration's Overview page in the Entra admin center, then Save and Test.",
+		Needs: []snapshot.DataKind{snapshot.CloudflareIdPs},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		idp, _ := FindIdentityProvider(in.Snapshot, in.Integration)
+		if idp == nil {
+			return Outcome{NotApplicable: "no identity provider (see CF-IDP-001)"}
+		}
+		var out Outcome
+		if !strings.EqualFold(idp.ClientID, in.Integration.EntraAppID) {
+			out.Findings = append(out.Findings, c.finding(in, Critical, idpResource(idp), "client_id",
+				fmt.Sprintf("Identity provider %q uses client_id %s, not the integration's app %s", idp.Name, orNone(idp.ClientID), in.Integration.EntraAppID),
+				in.Integration.EntraAppID, orNone(idp.ClientID)))
+		}
+		if !strings.EqualFold(idp.DirectoryID, in.Snapshot.TenantID) {
+			out.Findings = append(out.Findings, c.finding(in, Critical, idpResource(idp), "directory_id",
+				fmt.Sprintf("Identity provider %q uses directory_id %s, not the tenant %s", idp.Name, orNone(idp.DirectoryID), in.Snapshot.TenantID),
+				in.Snapshot.TenantID, orNone(idp.DirectoryID)))
+		}
+		return out
+	}
+	return c
+}
+
+// setting is one baseline comparison: the IdP's value and the approved
+// one, rendered for the report, and whether they are equal.
+type setting struct {
+	name, expected, actual string
+	equal                  bool
+}
+
+func boolSetting(name string, want *bool, got *bool) (setting, bool) {
+	if want == nil {
+		return setting{}, false
+	}
+	g := got != nil && *got // the API omits false booleans
+	return setting{name: name, expected: strconv.FormatBool(*want), actual: strconv.FormatBool(g), equal: g == *want}, true
+}
+
+func stringSetting(name string, want *string, got *string) (setting, bool) {
+	if want == nil {
+		return setting{}, false
+	}
+	g := ""
+	if got != nil {
+		g = *got
+	}
+	return setting{name: name, expected: quoteOrUnset(*want), actual: quoteOrUnset(g), equal: g == *want}, true
+}
+
+func setSetting(name string, want *[]string, got []string) (setting, bool) {
+	if want == nil {
+		return setting{}, false
+	}
+	w, g := sortedCopy(*want), sortedCopy(got)
+	return setting{name: name, expected: "[" + strings.Join(w, ", ") + "]", actual: "[" + strings.Join(g, ", ") + "]", equal: strings.Join(w, "\x00") == strings.Join(g, "\x00")}, true
+}
+
+func idpBaseline() Check {
+	c := Check{
+		ID:       "CF-IDP-003",
+		Title:    "Identity provider setting differs from the baseline",
+		Severity: Medium,
+		Description: "A setting of the Azure AD login method (PKCE, support groups, Entra ID policy sync, email claim, OIDC claims, " +
+			"prompt) differs from the value pinned in driftd's baseline. One finding per setting.",
+		Remediation: "Zero Trust > Settings > Authentication > (the Azure AD login method) > Edit: set the value back to the baseline " +
+			"(prompt is only settable through the API: PUT /accounts/{account_id}/access/identity_providers/{id} with the full " +
+			"configuration) — or, if the change was approved, update [integration.baseline] in driftd's config.",
+		Needs: []snapshot.DataKind{snapshot.CloudflareIdPs},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		idp, _ := FindIdentityProvider(in.Snapshot, in.Integration)
+		if idp == nil {
+			return Outcome{NotApplicable: "no identity provider (see CF-IDP-001)"}
+		}
+		b := in.Integration.Baseline
+		var settings []setting
+		add := func(s setting, ok bool) {
+			if ok {
+				settings = append(settings, s)
+			}
+		}
+		add(boolSetting("pkce_enabled", b.PKCEEnabled, idp.PKCEEnabled))
+		add(boolSetting("support_groups", b.SupportGroups, idp.SupportGroups))
+		add(boolSetting("conditional_access_enabled", b.ConditionalAccessEnabled, idp.ConditionalAccessEnabled))
+		add(stringSetting("email_claim_name", b.EmailClaimName, idp.EmailClaimName))
+		add(setSetting("claims", b.Claims, idp.Claims))
+		add(stringSetting("prompt", b.Prompt, idp.Prompt))
+		return Outcome{Findings: settingFindings(c, in, idp, "", settings)}
+	}
+	return c
+}
+
+func scimBaseline() Check {
+	c := Check{
+		ID:       "CF-SCIM-001",
+		Title:    "SCIM setting differs from the baseline",
+		Severity: Medium,
+		Description: "A SCIM setting of the Azure AD login method (SCIM enabled, user deprovisioning, seat removal, identity update " +
+			"behavior) differs from the baseline. Turning deprovisioning off means users removed in Entra ID keep their Cloudflare sessions.",
+		Remediation: "Zero Trust > Settings > Authentication > (the Azure AD login method) > Edit > SCIM: set Enable SCIM, Enable user " +
+			"deprovisioning, Remove user seat on deprovision and SCIM identity update behavior to the baseline and Save — or, if the change " +
+			"was approved, update [integration.baseline] in driftd's config.",
+		Needs: []snapshot.DataKind{snapshot.CloudflareIdPs},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		idp, _ := FindIdentityProvider(in.Snapshot, in.Integration)
+		if idp == nil {
+			return Outcome{NotApplicable: "no identity provider (see CF-IDP-001)"}
+		}
+		scim := idp.SCIM
+		if scim == nil {
+			scim = &snapshot.IdPSCIM{}
+		}
+		b := in.Integration.Baseline
+		var settings []setting
+		add := func(s setting, ok bool) {
+			if ok {
+				settings = append(settings, s)
+			}
+		}
+		add(boolSetting("enabled", b.SCIMEnabled, scim.Enabled))
+		add(boolSetting("user_deprovision", b.SCIMUserDeprovision, scim.UserDeprovision))
+		add(boolSetting("seat_deprovision", b.SCIMSeatDeprovision, scim.SeatDeprovision))
+		add(stringSetting("identity_update_behavior", b.SCIMIdentityUpdateBehavior, scim.IdentityUpdateBehavior))
+		return Outcome{Findings: settingFindings(c, in, idp, "scim_config.", settings)}
+	}
+	return c
+}
+
+func settingFindings(c Check, in Input, idp *snapshot.IdentityProvider, prefix string, settings []setting) []Finding {
+	var out []Finding
+	for _, s := range settings {
+		if s.equal {
+			continue
+		}
+		out = append(out, c.finding(in, Medium, idpResource(idp), prefix+s.name,
+			fmt.Sprintf("Identity provider %q has %s%s = %s; the baseline is %s", idp.Name, prefix, s.name, s.actual, s.expected),
+			s.expected, s.actual))
+	}
+	return out
+}
+
+func sortedCopy(in []string) []string {
+	out := append([]string{}, in...)
+	sort.Strings(out)
+	return out
+}
+
+func quoteOrUnset(s string) string {
+	if s == "" {
+		return "(not set)"
+	}
+	return strconv.Quote(s)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(empty)"
+	}
+	return s
+}

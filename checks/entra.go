@@ -1,0 +1,432 @@
+package checks
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/driftd/driftd/internal/snapshot"
+)
+
+// MicrosoftGraphAppID is the appId of the Microsoft Graph API.
+const MicrosoftGraphAppID = "00000003-0000-0000-c000-000000000000"
+
+// RequiredDelegatedPermissions are the Microsoft Graph delegated
+// permissions Cloudflare's Azure AD login needs.
+var RequiredDelegatedPermissions = []string{"email", "offline_access", "openid", "profile", "User.Read", "Directory.Read.All", "GroupMember.Read.All"}
+
+func appResource(in Input) Resource {
+	a := in.Integration.Application
+	return Resource{Side: snapshot.SideEntra, Kind: KindAppRegistration, ID: a.AppID, Name: a.DisplayName}
+}
+
+func permissionConfigured() Check {
+	c := Check{
+		ID:       "ENTRA-PERM-001",
+		Title:    "Required Microsoft Graph delegated permission is not configured",
+		Severity: High,
+		Description: "Cloudflare's Azure AD login requests seven Microsoft Graph delegated permissions " +
+			"(email, offline_access, openid, profile, User.Read, Directory.Read.All, GroupMember.Read.All). " +
+			"Without one of them sign-in fails or group-based policies silently stop matching.",
+		Remediation: "Entra admin center > Identity > Applications > App registrations > (the app) > API permissions > " +
+			"Add a permission > Microsoft Graph > Delegated permissions: add the missing permission, then Grant admin consent.",
+		Needs: []snapshot.DataKind{snapshot.EntraApplication, snapshot.EntraGraphPermissions},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		requested := map[string]bool{}
+		for _, rra := range in.Integration.Application.RequiredResourceAccess {
+			if !strings.EqualFold(rra.ResourceAppID, MicrosoftGraphAppID) {
+				continue
+			}
+			for _, ra := range rra.ResourceAccess {
+				if ra.Type == "Scope" {
+					requested[strings.ToLower(ra.ID)] = true
+				}
+			}
+		}
+		ids := permissionIDs(in.Snapshot.GraphPermissions)
+		var out Outcome
+		for _, name := range RequiredDelegatedPermissions {
+			id, known := ids[strings.ToLower(name)]
+			if known && requested[id] {
+				continue
+			}
+			actual := "not among the app's Microsoft Graph delegated permissions"
+			if !known {
+				actual = "the tenant's Microsoft Graph service principal does not publish this permission"
+			}
+			out.Findings = append(out.Findings, c.finding(in, High, appResource(in), name,
+				fmt.Sprintf("App registration %q does not request the Microsoft Graph delegated permission %s", in.Integration.Application.DisplayName, name),
+				name+" (delegated) configured under API permissions", actual))
+		}
+		return out
+	}
+	return c
+}
+
+// permissionIDs maps lower-cased permission names to lower-cased IDs.
+func permissionIDs(byID map[string]string) map[string]string {
+	out := make(map[string]string, len(byID))
+	for id, name := range byID {
+		out[strings.ToLower(name)] = strings.ToLower(id)
+	}
+	return out
+}
+
+func permissionConsented() Check {
+	c := Check{
+		ID:       "ENTRA-PERM-002",
+		Title:    "Required delegated permission lacks tenant-wide admin consent",
+		Severity: High,
+		Description: "Each of the seven delegated permissions needs admin consent for the whole organisation " +
+			"(an oauth2PermissionGrant with consentType AllPrincipals). Consent given by individual users does not count: " +
+			"other users are prompted, and Directory.Read.All and GroupMember.Read.All cannot be consented by users at all.",
+		Remediation: "Entra admin center > Identity > Applications > App registrations > (the app) > API permissions > " +
+			"Grant admin consent for <tenant> (needs a Privileged Role Administrator, Cloud Application Administrator or Application Administrator).",
+		Needs: []snapshot.DataKind{snapshot.EntraServicePrincipal, snapshot.EntraPermissionGrants, snapshot.EntraGraphPermissions},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		app := in.Integration
+		admin, user := map[string]bool{}, map[string]bool{}
+		if sp := app.ServicePrincipal; sp != nil {
+			for _, g := range app.PermissionGrants {
+				if !strings.EqualFold(g.ClientID, sp.ID) || !strings.EqualFold(g.ResourceID, in.Snapshot.GraphServicePrincipalID) {
+					continue
+				}
+				target := user
+				if strings.EqualFold(g.ConsentType, "AllPrincipals") {
+					target = admin
+				}
+				// Graph's scope is space-separated and may carry extra spaces.
+				for _, s := range strings.Fields(g.Scope) {
+					target[strings.ToLower(s)] = true
+				}
+			}
+		}
+		r := Resource{Side: snapshot.SideEntra, Kind: KindAppRegistration, ID: app.EntraAppID, Name: app.EntraAppID}
+		if app.Application != nil {
+			r = appResource(in)
+		} else if app.ServicePrincipal != nil {
+			r.Name = app.ServicePrincipal.DisplayName
+		}
+		var out Outcome
+		for _, name := range RequiredDelegatedPermissions {
+			if admin[strings.ToLower(name)] {
+				continue
+			}
+			actual := "no admin consent"
+			switch {
+			case app.ServicePrincipalMissing:
+				actual = "the app has no service principal (enterprise application) in this tenant, so nothing is consented"
+			case user[strings.ToLower(name)]:
+				actual = "consented only by individual users (consentType Principal), not for all users"
+			}
+			out.Findings = append(out.Findings, c.finding(in, High, r, name,
+				fmt.Sprintf("Microsoft Graph delegated permission %s has no tenant-wide admin consent for %q", name, r.Name),
+				name+" granted with admin consent (consentType AllPrincipals)", actual))
+		}
+		return out
+	}
+	return c
+}
+
+func secretExpiry() Check {
+	c := Check{
+		ID:       "ENTRA-CRED-001",
+		Title:    "Client secret expired or expiring",
+		Severity: Critical,
+		Description: "Cloudflare authenticates to Entra ID with one of the app's client secrets and cannot show which one. " +
+			"When it expires every sign-in through the identity provider fails. Expired: critical; within the critical " +
+			"threshold: high; within the warning threshold: medium.",
+		Remediation: "Entra admin center > App registrations > (the app) > Certificates & secrets > Client secrets > New client secret; " +
+			"then Zero Trust > Settings > Authentication > (the Azure AD login method) > Edit: paste the new value into Client secret and Save; " +
+			"test the login, then delete the old secret.",
+		Needs: []snapshot.DataKind{snapshot.EntraApplication},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		app := in.Integration.Application
+		if len(app.PasswordCredentials) == 0 {
+			return Outcome{Findings: []Finding{c.finding(in, Critical, appResource(in), "none",
+				fmt.Sprintf("App registration %q has no client secret; Cloudflare's Azure AD login cannot authenticate", app.DisplayName),
+				"a client secret that is valid", "no client secret")}}
+		}
+		return Outcome{Findings: expiryFindings(c, in, app.PasswordCredentials, "Client secret")}
+	}
+	return c
+}
+
+func certificateExpiry() Check {
+	c := Check{
+		ID:       "ENTRA-CRED-002",
+		Title:    "Certificate expired or expiring",
+		Severity: Critical,
+		Description: "A certificate credential on the app registration has expired or expires soon. Whatever uses it to " +
+			"authenticate as the app stops working when it expires. Severities as for client secrets.",
+		Remediation: "Entra admin center > App registrations > (the app) > Certificates & secrets > Certificates > Upload certificate " +
+			"(a renewed one), switch whatever uses the old certificate to it, then delete the expired one.",
+		Needs: []snapshot.DataKind{snapshot.EntraApplication},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		return Outcome{Findings: expiryFindings(c, in, in.Integration.Application.KeyCredentials, "Certificate")}
+	}
+	return c
+}
+
+// expiryFindings grades each credential's end date against the run's time.
+func expiryFindings(c Check, in Input, creds []snapshot.Credential, noun string) []Finding {
+	now := in.Snapshot.TakenAt
+	exp := in.Integration.Expiry
+	sorted := append([]snapshot.Credential(nil), creds...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].KeyID < sorted[j].KeyID })
+	var out []Finding
+	for _, cred := range sorted {
+		if cred.End == nil {
+			continue
+		}
+		left := cred.End.Sub(now)
+		var sev Severity
+		var state string
+		switch {
+		case left <= 0:
+			sev, state = Critical, "expired "+humanDays(-left)+" ago"
+		case left <= exp.Critical:
+			sev, state = High, "expires in "+humanDays(left)
+		case left <= exp.Warning:
+			sev, state = Medium, "expires in "+humanDays(left)
+		default:
+			continue
+		}
+		label := credentialLabel(cred)
+		out = append(out, c.finding(in, sev, appResource(in), cred.KeyID,
+			fmt.Sprintf("%s %s of app registration %q %s (%s)", noun, label, in.Integration.Application.DisplayName, state, cred.End.UTC().Format("2006-01-02")),
+			fmt.Sprintf("valid for more than %s", humanDays(exp.Warning)),
+			fmt.Sprintf("ends %s (%s)", cred.End.UTC().Format(time.RFC3339), state)))
+	}
+	return out
+}
+
+func credentialLabel(c snapshot.Credential) string {
+	var parts []string
+	if c.DisplayName != "" {
+		parts = append(parts, fmt.Sprintf("%q", c.DisplayName))
+	}
+	if c.Hint != "" {
+		parts = append(parts, "hint "+c.Hint+"…")
+	}
+	parts = append(parts, "keyId "+c.KeyID)
+	return strings.Join(parts, ", ")
+}
+
+// humanDays renders a duration in whole days (or hours when under a day).
+func humanDays(d time.Duration) string {
+	if d < 24*time.Hour {
+		h := int(d.Hours())
+		if h == 1 {
+			return "1 hour"
+		}
+		return fmt.Sprintf("%d hours", h)
+	}
+	days := int(d.Hours() / 24)
+	if days == 1 {
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", days)
+}
+
+// CallbackURL is the redirect URI Cloudflare Access uses for a team domain.
+func CallbackURL(authDomain string) string {
+	return "https://" + strings.ToLower(authDomain) + "/cdn-cgi/access/callback"
+}
+
+func redirectURI() Check {
+	c := Check{
+		ID:       "ENTRA-APP-001",
+		Title:    "Cloudflare callback redirect URI missing from the app's Web platform",
+		Severity: Critical,
+		Description: "Entra ID only returns users to redirect URIs registered on the app. Cloudflare Access needs " +
+			"https://<team>.cloudflareaccess.com/cdn-cgi/access/callback on the Web platform (not SPA or mobile/desktop); " +
+			"without it every login ends in error AADSTS50011.",
+		Remediation: "Entra admin center > App registrations > (the app) > Authentication > Web > Redirect URIs: add the callback URL " +
+			"exactly as expected (your team name is under Zero Trust > Settings > Custom Pages) and Save.",
+		Needs: []snapshot.DataKind{snapshot.EntraApplication, snapshot.CloudflareOrg},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		if in.Snapshot.AuthDomain == "" {
+			return Outcome{NotApplicable: "the team domain is unknown"}
+		}
+		want := CallbackURL(in.Snapshot.AuthDomain)
+		app := in.Integration.Application
+		for _, u := range app.WebRedirectURIs {
+			if sameRedirect(u, want) {
+				return Outcome{}
+			}
+		}
+		actual := "Web redirect URIs: " + listOrNone(app.WebRedirectURIs)
+		for _, u := range app.SPARedirectURIs {
+			if sameRedirect(u, want) {
+				actual += "; the URL is registered on the Single-page application platform instead"
+			}
+		}
+		for _, u := range app.PublicClientURIs {
+			if sameRedirect(u, want) {
+				actual += "; the URL is registered on the Mobile and desktop platform instead"
+			}
+		}
+		return Outcome{Findings: []Finding{c.finding(in, Critical, appResource(in), "web.redirectUris",
+			fmt.Sprintf("App registration %q lacks the Web redirect URI %s", app.DisplayName, want), want, actual)}}
+	}
+	return c
+}
+
+// sameRedirect compares redirect URIs as Entra does: exact, except that
+// the host name is case-insensitive.
+func sameRedirect(got, want string) bool {
+	g, err1 := url.Parse(got)
+	w, err2 := url.Parse(want)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return g.Scheme == w.Scheme && strings.EqualFold(g.Host, w.Host) && g.Path == w.Path && g.RawQuery == w.RawQuery
+}
+
+func listOrNone(items []string) string {
+	if len(items) == 0 {
+		return "none"
+	}
+	return strings.Join(items, ", ")
+}
+
+// SCIM attribute mappings from the Cloudflare setup guide.
+const (
+	WorkEmailTarget  = `emails[type eq "work"].value`
+	GivenNameTarget  = "name.givenName"
+	FamilyNameTarget = "name.familyName"
+)
+
+func provisioningResource(in Input) Resource {
+	p := in.Integration.Provisioning
+	return Resource{Side: snapshot.SideEntra, Kind: KindProvisioningApp, ID: in.Integration.SCIMAppID, Name: p.DisplayName}
+}
+
+func scimRequiredMapping() Check {
+	c := Check{
+		ID:       "ENTRA-SCIM-001",
+		Title:    `SCIM mapping emails[type eq "work"].value ← mail missing or changed`,
+		Severity: High,
+		Description: "Cloudflare identifies SCIM-provisioned users by their work email. The provisioning app must map " +
+			`emails[type eq "work"].value from the Entra attribute mail; otherwise users are not matched, deprovisioning ` +
+			"does not revoke their sessions and group sync attaches to the wrong identities.",
+		Remediation: "Entra admin center > Enterprise applications > (the SCIM app) > Provisioning > Mappings > Provision Microsoft Entra ID Users: " +
+			`edit or add the mapping with target attribute emails[type eq "work"].value and source attribute mail (mapping type Direct), then Save.`,
+		Needs: []snapshot.DataKind{snapshot.EntraProvisioning},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		if in.Integration.SCIMAppID == "" {
+			return Outcome{NotApplicable: "no scim_app_id configured"}
+		}
+		return Outcome{Findings: mappingFindings(c, in, High, []requiredMapping{{WorkEmailTarget, "mail"}})}
+	}
+	return c
+}
+
+func scimRecommendedMappings() Check {
+	c := Check{
+		ID:       "ENTRA-SCIM-002",
+		Title:    "Recommended SCIM name mapping missing",
+		Severity: Low,
+		Description: "The setup guide recommends mapping name.givenName from givenName and name.familyName from surname so that " +
+			"users carry their names into Cloudflare's user registry and policies.",
+		Remediation: "Entra admin center > Enterprise applications > (the SCIM app) > Provisioning > Mappings > Provision Microsoft Entra ID Users: " +
+			"add name.givenName ← givenName and name.familyName ← surname (mapping type Direct), then Save.",
+		Needs: []snapshot.DataKind{snapshot.EntraProvisioning},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		if in.Integration.SCIMAppID == "" {
+			return Outcome{NotApplicable: "no scim_app_id configured"}
+		}
+		return Outcome{Findings: mappingFindings(c, in, Low, []requiredMapping{{GivenNameTarget, "givenName"}, {FamilyNameTarget, "surname"}})}
+	}
+	return c
+}
+
+type requiredMapping struct{ target, source string }
+
+// mappingFindings checks the enabled User object mappings of every
+// provisioning job for each wanted target ← source pair.
+func mappingFindings(c Check, in Input, sev Severity, wanted []requiredMapping) []Finding {
+	prov := in.Integration.Provisioning
+	r := provisioningResource(in)
+	if len(prov.Jobs) == 0 {
+		var out []Finding
+		for _, w := range wanted {
+			out = append(out, c.finding(in, sev, r, w.target,
+				fmt.Sprintf("Provisioning app %q has no provisioning job, so %s is not provisioned", prov.DisplayName, w.target),
+				fmt.Sprintf("%s ← %s", w.target, w.source), "no provisioning job configured"))
+		}
+		return out
+	}
+	var out []Finding
+	for _, job := range prov.Jobs {
+		var userMappings []snapshot.ObjectMapping
+		for _, om := range job.Mappings {
+			if om.Enabled && strings.EqualFold(om.SourceObjectName, "User") {
+				userMappings = append(userMappings, om)
+			}
+		}
+		setting := func(target string) string {
+			if len(prov.Jobs) == 1 {
+				return target
+			}
+			return job.ID + "/" + target
+		}
+		for _, w := range wanted {
+			var found *snapshot.AttributeMapping
+			for _, om := range userMappings {
+				for i, am := range om.AttributeMappings {
+					if sameAttribute(am.TargetAttributeName, w.target) {
+						found = &om.AttributeMappings[i]
+					}
+				}
+			}
+			expected := fmt.Sprintf("%s ← %s", w.target, w.source)
+			switch {
+			case found == nil:
+				actual := "no mapping for " + w.target
+				if len(userMappings) == 0 {
+					actual = "no enabled user object mapping in the provisioning job"
+				}
+				out = append(out, c.finding(in, sev, r, setting(w.target),
+					fmt.Sprintf("Provisioning app %q does not map %s", prov.DisplayName, w.target), expected, actual))
+			case !strings.EqualFold(found.SourceType, "Attribute") || !strings.EqualFold(found.SourceName, w.source):
+				out = append(out, c.finding(in, sev, r, setting(w.target),
+					fmt.Sprintf("Provisioning app %q maps %s from %s instead of %s", prov.DisplayName, w.target, describeSource(*found), w.source),
+					expected, fmt.Sprintf("%s ← %s", w.target, describeSource(*found))))
+			}
+		}
+	}
+	return out
+}
+
+// sameAttribute compares SCIM attribute paths ignoring case and spaces
+// (Entra accepts either quoting style in filters).
+func sameAttribute(a, b string) bool {
+	norm := func(s string) string {
+		s = strings.ToLower(strings.ReplaceAll(s, " ", ""))
+		return strings.ReplaceAll(s, "'", `"`)
+	}
+	return norm(a) == norm(b)
+}
+
+func describeSource(am snapshot.AttributeMapping) string {
+	switch {
+	case strings.EqualFold(am.SourceType, "Attribute") && am.SourceName != "":
+		return am.SourceName
+	case am.SourceExpression != "":
+		return fmt.Sprintf("%s %s", strings.ToLower(am.SourceType), am.SourceExpression)
+	case am.SourceName != "":
+		return am.SourceName
+	}
+	return "an empty source"
+}

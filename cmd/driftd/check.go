@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/driftd/driftd/checks"
+	"github.com/driftd/driftd/internal/audit"
+	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/report"
+)
+
+// checkOptions are the flags of `driftd check`.
+type checkOptions struct {
+	configPath   string
+	format       report.Format
+	failOn       checks.Severity
+	integrations []string
+	timeout      time.Duration
+}
+
+func parseCheckFlags(name string, args []string, stderr io.Writer, withConfig bool) (checkOptions, error) {
+	fs := newFlagSet(name, stderr)
+	var (
+		opts        checkOptions
+		format      = fs.String("format", "table", "output format: table, json or markdown")
+		failOn      = fs.String("fail-on", "low", "lowest severity that makes the exit code 1: low, medium, high or critical")
+		integration = fs.String("integration", "", "audit only this integration (comma-separated names allowed)")
+	)
+	if withConfig {
+		fs.StringVar(&opts.configPath, "config", config.DefaultPath, "configuration file")
+	}
+	fs.DurationVar(&opts.timeout, "timeout", 5*time.Minute, "give up reading after this long")
+	if err := fs.Parse(args); err != nil {
+		return opts, err
+	}
+	if fs.NArg() > 0 {
+		return opts, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	var err error
+	if opts.format, err = report.ParseFormat(*format); err != nil {
+		return opts, fmt.Errorf("--format: %w", err)
+	}
+	if opts.failOn, err = checks.ParseSeverity(*failOn); err != nil {
+		return opts, fmt.Errorf("--fail-on: %w", err)
+	}
+	if opts.timeout <= 0 {
+		return opts, fmt.Errorf("--timeout: must be positive")
+	}
+	for _, n := range strings.Split(*integration, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			opts.integrations = append(opts.integrations, n)
+		}
+	}
+	return opts, nil
+}
+
+func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	opts, err := parseCheckFlags("check", args, stderr, true)
+	if err != nil {
+		return exitError, err
+	}
+	cfg, err := config.Load(opts.configPath)
+	if err != nil {
+		return exitError, err
+	}
+	return runAudit(ctx, cfg, opts, stdout)
+}
+
+// runAudit runs the audit, prints the report and maps it to an exit code.
+// `check` and `demo` share it.
+func runAudit(ctx context.Context, cfg *config.Config, opts checkOptions, stdout io.Writer) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
+	defer cancel()
+	res, err := audit.Run(ctx, cfg, audit.Options{Integrations: opts.integrations})
+	if err != nil {
+		return exitError, err
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return exitError, errors.New("interrupted")
+	}
+	if err := report.Write(stdout, res.Report, opts.format, report.Options{Color: isTerminal(stdout)}); err != nil {
+		return exitError, fmt.Errorf("writing the report: %w", err)
+	}
+	return exitCode(res.Report, opts.failOn), nil
+}
+
+func exitCode(r *report.Report, failOn checks.Severity) int {
+	switch {
+	case r.CountAtOrAbove(failOn) > 0:
+		return exitFindings
+	case !r.Complete():
+		return exitIncomplete
+	}
+	return exitOK
+}
+
+func cmdChecks(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("checks", stderr)
+	format := fs.String("format", "table", "output format: table or json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	catalog := checks.All()
+	switch *format {
+	case "json":
+		type entry struct {
+			ID          string   `json:"id"`
+			Severity    string   `json:"severity"`
+			Title       string   `json:"title"`
+			Description string   `json:"description"`
+			Remediation string   `json:"remediation"`
+			Needs       []string `json:"needs"`
+		}
+		out := []entry{}
+		for _, c := range catalog {
+			e := entry{ID: c.ID, Severity: c.Severity.String(), Title: c.Title, Description: c.Description, Remediation: c.Remediation}
+			for _, n := range c.Needs {
+				e.Needs = append(e.Needs, string(n))
+			}
+			out = append(out, e)
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"checks": out})
+	case "table":
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tSEVERITY\tTITLE")
+		for _, c := range catalog {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", c.ID, c.Severity, c.Title)
+		}
+		return tw.Flush()
+	}
+	return fmt.Errorf("--format: unknown format %q (want table or json)", *format)
+}

@@ -1,0 +1,77 @@
+// Package apicount counts the HTTP requests driftd sends to each service,
+// retries included, so every run can report what it cost.
+package apicount
+
+import (
+	"net/http"
+	"sync"
+)
+
+// Service names used in counts and reports.
+const (
+	Graph      = "graph"
+	Cloudflare = "cloudflare"
+	Token      = "token"
+)
+
+// Counter counts requests and throttled (429) responses per service. The
+// zero value is ready to use and safe for concurrent use.
+type Counter struct {
+	mu        sync.Mutex
+	requests  map[string]int
+	throttled map[string]int
+}
+
+// Transport wraps base so every request sent through it is counted under
+// service. A nil base means http.DefaultTransport.
+func (c *Counter) Transport(service string, base http.RoundTripper) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return countingTransport{counter: c, service: service, base: base}
+}
+
+// Requests returns a copy of the request counts per service.
+func (c *Counter) Requests() map[string]int {
+	return c.copyOf(func() map[string]int { return c.requests })
+}
+
+// Throttled returns a copy of the 429 counts per service.
+func (c *Counter) Throttled() map[string]int {
+	return c.copyOf(func() map[string]int { return c.throttled })
+}
+
+func (c *Counter) copyOf(pick func() map[string]int) map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]int{Graph: 0, Cloudflare: 0, Token: 0}
+	for k, v := range pick() {
+		out[k] = v
+	}
+	return out
+}
+
+func (c *Counter) add(service string, throttled bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.requests == nil {
+		c.requests = map[string]int{}
+		c.throttled = map[string]int{}
+	}
+	c.requests[service]++
+	if throttled {
+		c.throttled[service]++
+	}
+}
+
+type countingTransport struct {
+	counter *Counter
+	service string
+	base    http.RoundTripper
+}
+
+func (t countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	t.counter.add(t.service, err == nil && resp.StatusCode == http.StatusTooManyRequests)
+	return resp, err
+}

@@ -1,0 +1,201 @@
+// Package audit runs one audit: read both sides into a snapshot, evaluate
+// the check catalog, and produce a report. `driftd check` and `driftd demo`
+// use it alike.
+package audit
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/driftd/driftd/checks"
+	"github.com/driftd/driftd/internal/apicount"
+	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/snapshot"
+	"github.com/driftd/driftd/internal/source/cloudflare"
+	"github.com/driftd/driftd/internal/source/entra"
+	"github.com/driftd/driftd/report"
+)
+
+// Options select what to audit.
+type Options struct {
+	// Integrations limits the run to these names; empty means all.
+	Integrations []string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Result is a finished run.
+type Result struct {
+	Report   *report.Report
+	Snapshot *snapshot.Snapshot
+}
+
+// Run audits the configured integrations. It returns an error only when
+// the run cannot start (bad options, unusable credentials configuration);
+// everything that fails while reading becomes a gap in the report.
+func Run(ctx context.Context, cfg *config.Config, opts Options) (*Result, error) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	selected, err := selectIntegrations(cfg, opts.Integrations)
+	if err != nil {
+		return nil, err
+	}
+	counter := &apicount.Counter{}
+	entraSource, err := entra.New(cfg.Entra, counter)
+	if err != nil {
+		return nil, err
+	}
+	cfSource, err := cloudflare.New(cfg.Cloudflare, counter)
+	if err != nil {
+		return nil, err
+	}
+
+	started := now().UTC()
+	snap := newSnapshot(cfg, selected, started)
+
+	// The two sides are independent: read them concurrently, each into
+	// its own copy, then merge.
+	cfSnap := *snap
+	cfSnap.Gaps = nil
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); entraSource.Read(ctx, snap) }()
+	go func() { defer wg.Done(); cfSource.Read(ctx, &cfSnap) }()
+	wg.Wait()
+	snap.IdentityProviders = cfSnap.IdentityProviders
+	snap.AuthDomain = cfSnap.AuthDomain
+	snap.Gaps = append(snap.Gaps, cfSnap.Gaps...)
+	sortGaps(snap.Gaps)
+
+	rep := Evaluate(snap)
+	rep.StartedAt = started
+	rep.FinishedAt = now().UTC()
+	rep.Stats = report.Stats{
+		APIRequests: counter.Requests(),
+		DurationMS:  rep.FinishedAt.Sub(started).Milliseconds(),
+	}
+	return &Result{Report: rep, Snapshot: snap}, nil
+}
+
+func selectIntegrations(cfg *config.Config, names []string) ([]config.Integration, error) {
+	if len(names) == 0 {
+		return cfg.Integrations, nil
+	}
+	var out []config.Integration
+	for _, name := range names {
+		in, ok := cfg.Integration(name)
+		if !ok {
+			var known []string
+			for _, k := range cfg.Integrations {
+				known = append(known, k.Name)
+			}
+			return nil, fmt.Errorf("--integration: no integration named %q (configured: %s)", name, strings.Join(known, ", "))
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+func newSnapshot(cfg *config.Config, integrations []config.Integration, at time.Time) *snapshot.Snapshot {
+	snap := &snapshot.Snapshot{
+		TakenAt:   at,
+		TenantID:  strings.ToLower(cfg.Entra.TenantID),
+		AccountID: cfg.Cloudflare.AccountID,
+	}
+	for _, in := range integrations {
+		snap.Integrations = append(snap.Integrations, snapshot.Integration{
+			Name:            in.Name,
+			EntraAppID:      strings.ToLower(in.EntraAppID),
+			CloudflareIdPID: strings.ToLower(in.CloudflareIdPID),
+			SCIMAppID:       strings.ToLower(in.SCIMAppID),
+			Baseline:        in.Baseline,
+			Expiry:          snapshot.Expiry{Warning: time.Duration(cfg.Expiry.Warning), Critical: time.Duration(cfg.Expiry.Critical)},
+		})
+	}
+	return snap
+}
+
+func sortGaps(gaps []snapshot.Gap) {
+	sort.SliceStable(gaps, func(i, j int) bool {
+		a, b := gaps[i], gaps[j]
+		if a.Integration != b.Integration {
+			return a.Integration < b.Integration
+		}
+		if a.Side != b.Side {
+			return a.Side < b.Side
+		}
+		return a.What < b.What
+	})
+}
+
+// Evaluate runs every check against every integration of snap. A check
+// whose data has a gap is not run: it reports "could not evaluate", so
+// missing data never produces (or clears) a finding.
+func Evaluate(snap *snapshot.Snapshot) *report.Report {
+	rep := &report.Report{Version: report.Version, Findings: []checks.Finding{}, Gaps: []report.Gap{}, Results: []report.CheckResult{}}
+	for _, g := range snap.Gaps {
+		rep.Gaps = append(rep.Gaps, report.Gap{Integration: g.Integration, Side: string(g.Side), What: string(g.What), Error: g.Error})
+	}
+	catalog := checks.All()
+	for i := range snap.Integrations {
+		in := &snap.Integrations[i]
+		status := report.Complete
+		if len(snap.Missing(in.Name, allKinds(catalog)...)) > 0 {
+			status = report.Incomplete
+		}
+		rep.Integrations = append(rep.Integrations, report.IntegrationStatus{Name: in.Name, Status: status})
+		for _, c := range catalog {
+			res := report.CheckResult{CheckID: c.ID, Integration: in.Name}
+			if gaps := snap.Missing(in.Name, c.Needs...); len(gaps) > 0 {
+				res.Status = report.StatusCouldNotEvaluate
+				res.Reason = "could not read " + gapKinds(gaps)
+				rep.Results = append(rep.Results, res)
+				continue
+			}
+			out := c.Evaluate(checks.Input{Snapshot: snap, Integration: in})
+			switch {
+			case out.NotApplicable != "":
+				res.Status, res.Reason = report.StatusNotApplicable, out.NotApplicable
+			case len(out.Findings) > 0:
+				res.Status = report.StatusFail
+				rep.Findings = append(rep.Findings, out.Findings...)
+			default:
+				res.Status = report.StatusPass
+			}
+			rep.Results = append(rep.Results, res)
+		}
+	}
+	return rep
+}
+
+func allKinds(catalog []checks.Check) []snapshot.DataKind {
+	seen := map[snapshot.DataKind]bool{}
+	var out []snapshot.DataKind
+	for _, c := range catalog {
+		for _, k := range c.Needs {
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
+
+func gapKinds(gaps []snapshot.Gap) string {
+	var kinds []string
+	seen := map[snapshot.DataKind]bool{}
+	for _, g := range gaps {
+		if !seen[g.What] {
+			seen[g.What] = true
+			kinds = append(kinds, string(g.What))
+		}
+	}
+	return strings.Join(kinds, ", ")
+}

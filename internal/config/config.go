@@ -1,0 +1,441 @@
+// Package config loads, defaults and validates driftd's TOML configuration.
+//
+// Every error names the offending field (and, for syntax and unknown keys,
+// the line), and no error ever contains a secret's value.
+package config
+
+import (
+	"bytes"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"github.com/driftd/driftd/internal/snapshot"
+)
+
+// Defaults for optional keys.
+const (
+	DefaultAuthorityHost = "https://login.microsoftonline.com/"
+	DefaultGraphURL      = "https://graph.microsoft.com/v1.0"
+	DefaultCloudflareAPI = "https://api.cloudflare.com/client/v4/"
+	DefaultPath          = "/etc/driftd/config.toml"
+)
+
+// Entra authentication methods for driftd's own app registration.
+const (
+	AuthClientSecret     = "client_secret"
+	AuthCertificate      = "certificate"
+	AuthManagedIdentity  = "managed_identity"
+	AuthWorkloadIdentity = "workload_identity"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Entra        Entra         `toml:"entra"`
+	Cloudflare   Cloudflare    `toml:"cloudflare"`
+	Expiry       Expiry        `toml:"expiry"`
+	Integrations []Integration `toml:"integration"`
+}
+
+// Entra is how driftd reads the tenant: with its own read-only app
+// registration, never the one Cloudflare signs in with.
+type Entra struct {
+	TenantID string `toml:"tenant_id"`
+	ClientID string `toml:"client_id"`
+	// Auth is inferred from the credential keys when empty.
+	Auth                    string `toml:"auth"`
+	ClientSecret            Secret `toml:"client_secret"`
+	ClientSecretFile        string `toml:"client_secret_file"`
+	CertificateFile         string `toml:"certificate_file"`
+	CertificatePassword     Secret `toml:"certificate_password"`
+	CertificatePasswordFile string `toml:"certificate_password_file"`
+	AuthorityHost           string `toml:"authority_host"`
+	GraphURL                string `toml:"graph_url"`
+	CAFile                  string `toml:"ca_file"`
+
+	// Certificate is the PEM or PKCS#12 content of CertificateFile, read
+	// at load time so a missing file fails early.
+	Certificate Secret `toml:"-"`
+}
+
+// Cloudflare is how driftd reads the Zero Trust account.
+type Cloudflare struct {
+	AccountID    string `toml:"account_id"`
+	APIToken     Secret `toml:"api_token"`
+	APITokenFile string `toml:"api_token_file"`
+	APIURL       string `toml:"api_url"`
+	CAFile       string `toml:"ca_file"`
+	TeamDomain   string `toml:"team_domain"`
+}
+
+// Expiry sets when an expiring credential becomes a finding.
+type Expiry struct {
+	Warning  Duration `toml:"warning"`
+	Critical Duration `toml:"critical"`
+}
+
+// Integration is one Cloudflare IdP ↔ Entra app pair.
+type Integration struct {
+	Name            string            `toml:"name"`
+	EntraAppID      string            `toml:"entra_app_id"`
+	CloudflareIdPID string            `toml:"cloudflare_idp_id"`
+	SCIMAppID       string            `toml:"scim_app_id"`
+	Baseline        snapshot.Baseline `toml:"baseline"`
+}
+
+// Environment lets tests and systemd supply what the process environment
+// would: variable lookup and the credentials directory.
+type Environment struct {
+	LookupEnv func(string) (string, bool)
+}
+
+// Load reads, resolves and validates the file at path using the process
+// environment.
+func Load(path string) (*Config, error) {
+	return LoadWith(path, Environment{LookupEnv: os.LookupEnv})
+}
+
+// LoadWith is Load with an explicit environment.
+func LoadWith(path string, env Environment) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := Parse(data, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.resolve(env, filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse decodes TOML strictly (unknown keys are errors) and applies
+// defaults. It does not resolve secrets or validate.
+func Parse(data []byte, name string) (*Config, error) {
+	cfg := &Config{}
+	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
+	if err := dec.Decode(cfg); err != nil {
+		return nil, describeDecodeError(name, err)
+	}
+	cfg.applyDefaults()
+	return cfg, nil
+}
+
+func describeDecodeError(name string, err error) error {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) && len(strict.Errors) > 0 {
+		e := strict.Errors[0]
+		row, _ := e.Position()
+		return fmt.Errorf("%s:%d: unknown key %q", name, row, strings.Join(e.Key(), "."))
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, _ := de.Position()
+		key := strings.Join(de.Key(), ".")
+		if key != "" {
+			return fmt.Errorf("%s:%d: %s: %s", name, row, key, de.Error())
+		}
+		return fmt.Errorf("%s:%d: %s", name, row, de.Error())
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+func (c *Config) applyDefaults() {
+	if c.Entra.AuthorityHost == "" {
+		c.Entra.AuthorityHost = DefaultAuthorityHost
+	}
+	if c.Entra.GraphURL == "" {
+		c.Entra.GraphURL = DefaultGraphURL
+	}
+	if c.Cloudflare.APIURL == "" {
+		c.Cloudflare.APIURL = DefaultCloudflareAPI
+	}
+	if c.Expiry.Warning == 0 {
+		c.Expiry.Warning = Duration(30 * 24 * time.Hour)
+	}
+	if c.Expiry.Critical == 0 {
+		c.Expiry.Critical = Duration(7 * 24 * time.Hour)
+	}
+}
+
+// Names of files looked up in $CREDENTIALS_DIRECTORY (systemd
+// LoadCredential=) when a secret is not configured otherwise.
+const (
+	CredEntraClientSecret        = "entra_client_secret"
+	CredEntraCertificate         = "entra_certificate"
+	CredEntraCertificatePassword = "entra_certificate_password"
+	CredCloudflareAPIToken       = "cloudflare_api_token"
+)
+
+// resolve turns ${VAR} references and *_file paths into secret values.
+func (c *Config) resolve(env Environment, baseDir string) error {
+	credDir, _ := env.LookupEnv("CREDENTIALS_DIRECTORY")
+	r := secretResolver{env: env, baseDir: baseDir, credDir: credDir}
+	var err error
+	e := &c.Entra
+	if e.ClientSecret, err = r.resolve("entra.client_secret", e.ClientSecret, "entra.client_secret_file", e.ClientSecretFile, CredEntraClientSecret); err != nil {
+		return err
+	}
+	if e.CertificatePassword, err = r.resolve("entra.certificate_password", e.CertificatePassword, "entra.certificate_password_file", e.CertificatePasswordFile, CredEntraCertificatePassword); err != nil {
+		return err
+	}
+	if e.Certificate, err = r.resolve("", Secret{}, "entra.certificate_file", e.CertificateFile, CredEntraCertificate); err != nil {
+		return err
+	}
+	cf := &c.Cloudflare
+	if cf.APIToken, err = r.resolve("cloudflare.api_token", cf.APIToken, "cloudflare.api_token_file", cf.APITokenFile, CredCloudflareAPIToken); err != nil {
+		return err
+	}
+	return nil
+}
+
+type secretResolver struct {
+	env     Environment
+	baseDir string
+	credDir string
+}
+
+var envRef = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
+
+// resolve returns the secret from, in order: the inline value (or the
+// ${VAR} it names), the *_file path, or $CREDENTIALS_DIRECTORY/credName.
+func (r secretResolver) resolve(field string, inline Secret, fileField, path, credName string) (Secret, error) {
+	if !inline.IsZero() && path != "" {
+		return Secret{}, fmt.Errorf("%s and %s are both set; use one", field, fileField)
+	}
+	if !inline.IsZero() {
+		raw := strings.TrimSpace(inline.Reveal())
+		if m := envRef.FindStringSubmatch(raw); m != nil {
+			v, ok := r.env.LookupEnv(m[1])
+			if !ok || strings.TrimSpace(v) == "" {
+				return Secret{}, fmt.Errorf("%s: environment variable %s is not set", field, m[1])
+			}
+			return NewSecret(strings.TrimSpace(v)), nil
+		}
+		if strings.Contains(raw, "${") {
+			return Secret{}, fmt.Errorf("%s: only a whole-value ${VAR} reference is supported", field)
+		}
+		return NewSecret(raw), nil
+	}
+	if path != "" {
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(r.baseDir, path)
+		}
+		return readSecretFile(fileField, path, r.credDir)
+	}
+	if r.credDir != "" {
+		p := filepath.Join(r.credDir, credName)
+		if _, err := os.Stat(p); err == nil {
+			return readSecretFile("$CREDENTIALS_DIRECTORY/"+credName, p, r.credDir)
+		}
+	}
+	return Secret{}, nil
+}
+
+// readSecretFile reads a secret file, refusing ones that other users can
+// read (systemd's credentials directory is trusted as is).
+func readSecretFile(field, path, credDir string) (Secret, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return Secret{}, fmt.Errorf("%s: cannot read %s: %v", field, path, errors.Unwrap(err))
+	}
+	trusted := credDir != "" && filepath.Dir(path) == filepath.Clean(credDir)
+	if !trusted && info.Mode().Perm()&0o077 != 0 {
+		return Secret{}, fmt.Errorf("%s: %s is readable by group or others (mode %04o); run chmod 600 on it", field, path, info.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Secret{}, fmt.Errorf("%s: cannot read %s: %v", field, path, errors.Unwrap(err))
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		return Secret{}, fmt.Errorf("%s: %s is empty", field, path)
+	}
+	return NewSecret(v), nil
+}
+
+var (
+	guidPattern      = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	accountIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	namePattern      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	hostnamePattern  = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+)
+
+// Validate checks every field and returns the first problem, naming it.
+func (c *Config) Validate() error {
+	e := c.Entra
+	if !guidPattern.MatchString(e.TenantID) {
+		return fieldErr("entra.tenant_id", e.TenantID, "must be the directory (tenant) ID, a GUID")
+	}
+	auth, err := e.authMethod()
+	if err != nil {
+		return err
+	}
+	if auth != AuthManagedIdentity && !guidPattern.MatchString(e.ClientID) {
+		return fieldErr("entra.client_id", e.ClientID, "must be the Application (client) ID of driftd's own app registration, a GUID")
+	}
+	if auth == AuthManagedIdentity && e.ClientID != "" && !guidPattern.MatchString(e.ClientID) {
+		return fieldErr("entra.client_id", e.ClientID, "must be the user-assigned managed identity's client ID, a GUID")
+	}
+	if err := checkHTTPSURL("entra.authority_host", e.AuthorityHost); err != nil {
+		return err
+	}
+	if err := checkHTTPSURL("entra.graph_url", e.GraphURL); err != nil {
+		return err
+	}
+	if err := checkCAFile("entra.ca_file", e.CAFile); err != nil {
+		return err
+	}
+
+	cf := c.Cloudflare
+	if !accountIDPattern.MatchString(cf.AccountID) {
+		return fieldErr("cloudflare.account_id", cf.AccountID, "must be the 32-character hexadecimal account ID")
+	}
+	if cf.APIToken.IsZero() {
+		return errors.New("cloudflare.api_token: not set (give api_token, api_token_file or $CREDENTIALS_DIRECTORY/" + CredCloudflareAPIToken + ")")
+	}
+	if err := checkHTTPSURL("cloudflare.api_url", cf.APIURL); err != nil {
+		return err
+	}
+	if err := checkCAFile("cloudflare.ca_file", cf.CAFile); err != nil {
+		return err
+	}
+	if cf.TeamDomain != "" && !hostnamePattern.MatchString(cf.TeamDomain) {
+		return fieldErr("cloudflare.team_domain", cf.TeamDomain, "must be a host name such as \"acme.cloudflareaccess.com\" (no scheme, no path)")
+	}
+
+	if c.Expiry.Critical <= 0 {
+		return errors.New("expiry.critical: must be a positive duration such as \"7d\"")
+	}
+	if c.Expiry.Warning < c.Expiry.Critical {
+		return fmt.Errorf("expiry.warning: %s is shorter than expiry.critical (%s)", time.Duration(c.Expiry.Warning), time.Duration(c.Expiry.Critical))
+	}
+
+	if len(c.Integrations) == 0 {
+		return errors.New("integration: at least one [[integration]] is required")
+	}
+	seen := map[string]bool{}
+	for i, in := range c.Integrations {
+		at := fmt.Sprintf("integration[%d]", i)
+		if !namePattern.MatchString(in.Name) {
+			return fieldErr(at+".name", in.Name, "must be 1-64 letters, digits, '.', '_' or '-'")
+		}
+		at = fmt.Sprintf("integration %q", in.Name)
+		if seen[in.Name] {
+			return fmt.Errorf("%s.name: duplicate integration name", at)
+		}
+		seen[in.Name] = true
+		if !guidPattern.MatchString(in.EntraAppID) {
+			return fieldErr(at+".entra_app_id", in.EntraAppID, "must be the Application (client) ID Cloudflare signs in with, a GUID")
+		}
+		if in.SCIMAppID != "" && !guidPattern.MatchString(in.SCIMAppID) {
+			return fieldErr(at+".scim_app_id", in.SCIMAppID, "must be the SCIM enterprise app's Application ID, a GUID")
+		}
+		if in.CloudflareIdPID != "" && !guidPattern.MatchString(in.CloudflareIdPID) {
+			return fieldErr(at+".cloudflare_idp_id", in.CloudflareIdPID, "must be the Cloudflare identity provider's UUID")
+		}
+		if p := in.Baseline.Prompt; p != nil && *p != "login" && *p != "select_account" && *p != "none" {
+			return fieldErr(at+".baseline.prompt", *p, "must be login, select_account or none")
+		}
+		if b := in.Baseline.SCIMIdentityUpdateBehavior; b != nil && *b != "automatic" && *b != "reauth" && *b != "no_action" {
+			return fieldErr(at+".baseline.scim_identity_update_behavior", *b, "must be automatic, reauth or no_action")
+		}
+		if n := in.Baseline.EmailClaimName; n != nil && strings.TrimSpace(*n) == "" {
+			return fmt.Errorf("%s.baseline.email_claim_name: must not be empty (remove the key to leave it unchecked)", at)
+		}
+	}
+	return nil
+}
+
+// authMethod infers or checks how driftd authenticates to Entra.
+func (e Entra) authMethod() (string, error) {
+	hasSecret, hasCert := !e.ClientSecret.IsZero(), !e.Certificate.IsZero()
+	switch e.Auth {
+	case "":
+		switch {
+		case hasSecret && hasCert:
+			return "", errors.New("entra.client_secret and entra.certificate_file are both set; use one")
+		case hasSecret:
+			return AuthClientSecret, nil
+		case hasCert:
+			return AuthCertificate, nil
+		}
+		return "", errors.New("entra.client_secret: not set (give client_secret, client_secret_file, certificate_file, or auth = \"managed_identity\")")
+	case AuthClientSecret:
+		if !hasSecret {
+			return "", errors.New("entra.client_secret: not set but entra.auth is client_secret")
+		}
+	case AuthCertificate:
+		if !hasCert {
+			return "", errors.New("entra.certificate_file: not set but entra.auth is certificate")
+		}
+	case AuthManagedIdentity, AuthWorkloadIdentity:
+	default:
+		return "", fieldErr("entra.auth", e.Auth, "must be client_secret, certificate, managed_identity or workload_identity")
+	}
+	return e.Auth, nil
+}
+
+// AuthMethod returns the validated Entra authentication method.
+func (e Entra) AuthMethod() string {
+	m, _ := e.authMethod()
+	return m
+}
+
+func fieldErr(field, value, want string) error {
+	if value == "" {
+		return fmt.Errorf("%s: not set; %s", field, want)
+	}
+	return fmt.Errorf("%s: %q %s", field, value, want)
+}
+
+func checkHTTPSURL(field, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%s: %q is not an absolute URL", field, raw)
+	}
+	if u.Scheme != "https" {
+		return fmt.Errorf("%s: %q must use https", field, raw)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%s: must not contain credentials", field)
+	}
+	return nil
+}
+
+func checkCAFile(field, path string) error {
+	if path == "" {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%s: cannot read %s: %v", field, path, errors.Unwrap(err))
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(b) {
+		return fmt.Errorf("%s: %s contains no PEM certificate", field, path)
+	}
+	return nil
+}
+
+// Integration returns the named integration, or false.
+func (c *Config) Integration(name string) (Integration, bool) {
+	for _, in := range c.Integrations {
+		if in.Name == name {
+			return in, true
+		}
+	}
+	return Integration{}, false
+}

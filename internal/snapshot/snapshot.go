@@ -1,0 +1,241 @@
+// Package snapshot holds the typed record of what driftd read from Entra ID
+// and Cloudflare in one run, plus the gaps: what could not be read and why.
+//
+// A snapshot is plain data: JSON-serialisable so it can be stored and
+// diffed later. A nil pointer or a nil slice whose DataKind appears in Gaps
+// means "not observed", never "empty".
+package snapshot
+
+import "time"
+
+// DataKind names one unit of data a source reads. Checks declare the kinds
+// they need; a gap on any of them makes the check "could not evaluate".
+type DataKind string
+
+const (
+	EntraApplication      DataKind = "entra.application"
+	EntraServicePrincipal DataKind = "entra.service_principal"
+	EntraPermissionGrants DataKind = "entra.permission_grants"
+	EntraGraphPermissions DataKind = "entra.graph_permissions"
+	EntraProvisioning     DataKind = "entra.provisioning"
+	CloudflareIdPs        DataKind = "cloudflare.identity_providers"
+	CloudflareOrg         DataKind = "cloudflare.organization"
+)
+
+// Side is the system a piece of data or a finding belongs to.
+type Side string
+
+const (
+	SideEntra      Side = "entra"
+	SideCloudflare Side = "cloudflare"
+)
+
+// Snapshot is everything read in one run.
+type Snapshot struct {
+	// TakenAt is the run's clock: checks use it instead of time.Now.
+	TakenAt   time.Time `json:"taken_at"`
+	TenantID  string    `json:"tenant_id"`
+	AccountID string    `json:"account_id"`
+
+	// GraphPermissions maps Microsoft Graph delegated permission IDs
+	// (oauth2PermissionScopes) to their names, as published by the
+	// Microsoft Graph service principal in this tenant.
+	GraphPermissions map[string]string `json:"graph_permissions,omitempty"`
+	// GraphServicePrincipalID is the object ID of the Microsoft Graph
+	// service principal: admin-consent grants point at it.
+	GraphServicePrincipalID string `json:"graph_service_principal_id,omitempty"`
+
+	// IdentityProviders are all Cloudflare Access identity providers of
+	// the account (of every type).
+	IdentityProviders []IdentityProvider `json:"identity_providers,omitempty"`
+	// AuthDomain is the Zero Trust organization's auth_domain, e.g.
+	// "acme.cloudflareaccess.com" (or team_domain from the config).
+	AuthDomain string `json:"auth_domain,omitempty"`
+
+	Integrations []Integration `json:"integrations"`
+	Gaps         []Gap         `json:"gaps,omitempty"`
+}
+
+// Integration is one Cloudflare IdP ↔ Entra app pair and what was read for it.
+type Integration struct {
+	Name            string   `json:"name"`
+	EntraAppID      string   `json:"entra_app_id"`
+	CloudflareIdPID string   `json:"cloudflare_idp_id,omitempty"`
+	SCIMAppID       string   `json:"scim_app_id,omitempty"`
+	Baseline        Baseline `json:"baseline"`
+	Expiry          Expiry   `json:"expiry"`
+
+	Application *Application `json:"application,omitempty"`
+	// ServicePrincipal is nil when it could not be read, or when the
+	// tenant has none for the app (ServicePrincipalMissing then is true).
+	ServicePrincipal        *ServicePrincipal `json:"service_principal,omitempty"`
+	ServicePrincipalMissing bool              `json:"service_principal_missing,omitempty"`
+	PermissionGrants        []PermissionGrant `json:"permission_grants,omitempty"`
+	Provisioning            *Provisioning     `json:"provisioning,omitempty"`
+}
+
+// Baseline is the approved configuration of the Cloudflare IdP. A nil
+// field is not checked.
+type Baseline struct {
+	PKCEEnabled                *bool     `json:"pkce_enabled,omitempty" toml:"pkce_enabled"`
+	SupportGroups              *bool     `json:"support_groups,omitempty" toml:"support_groups"`
+	ConditionalAccessEnabled   *bool     `json:"conditional_access_enabled,omitempty" toml:"conditional_access_enabled"`
+	EmailClaimName             *string   `json:"email_claim_name,omitempty" toml:"email_claim_name"`
+	Claims                     *[]string `json:"claims,omitempty" toml:"claims"`
+	Prompt                     *string   `json:"prompt,omitempty" toml:"prompt"`
+	SCIMEnabled                *bool     `json:"scim_enabled,omitempty" toml:"scim_enabled"`
+	SCIMUserDeprovision        *bool     `json:"scim_user_deprovision,omitempty" toml:"scim_user_deprovision"`
+	SCIMSeatDeprovision        *bool     `json:"scim_seat_deprovision,omitempty" toml:"scim_seat_deprovision"`
+	SCIMIdentityUpdateBehavior *string   `json:"scim_identity_update_behavior,omitempty" toml:"scim_identity_update_behavior"`
+}
+
+// Expiry holds the credential expiry thresholds.
+type Expiry struct {
+	Warning  time.Duration `json:"warning"`
+	Critical time.Duration `json:"critical"`
+}
+
+// Application is the Entra app registration Cloudflare signs in with.
+type Application struct {
+	ID                     string                   `json:"id"`
+	AppID                  string                   `json:"app_id"`
+	DisplayName            string                   `json:"display_name"`
+	WebRedirectURIs        []string                 `json:"web_redirect_uris"`
+	SPARedirectURIs        []string                 `json:"spa_redirect_uris,omitempty"`
+	PublicClientURIs       []string                 `json:"public_client_redirect_uris,omitempty"`
+	RequiredResourceAccess []RequiredResourceAccess `json:"required_resource_access"`
+	PasswordCredentials    []Credential             `json:"password_credentials"`
+	KeyCredentials         []Credential             `json:"key_credentials"`
+}
+
+// RequiredResourceAccess is the set of permissions requested on one API.
+type RequiredResourceAccess struct {
+	ResourceAppID  string           `json:"resource_app_id"`
+	ResourceAccess []ResourceAccess `json:"resource_access"`
+}
+
+// ResourceAccess is one requested permission.
+type ResourceAccess struct {
+	ID string `json:"id"`
+	// Type is "Scope" (delegated) or "Role" (application).
+	Type string `json:"type"`
+}
+
+// Credential is a client secret or certificate; the secret itself is never
+// readable and never stored, only its metadata.
+type Credential struct {
+	KeyID       string     `json:"key_id"`
+	DisplayName string     `json:"display_name,omitempty"`
+	Hint        string     `json:"hint,omitempty"`
+	Type        string     `json:"type,omitempty"`
+	Usage       string     `json:"usage,omitempty"`
+	Start       *time.Time `json:"start,omitempty"`
+	End         *time.Time `json:"end,omitempty"`
+}
+
+// ServicePrincipal is the app's enterprise application in the tenant.
+type ServicePrincipal struct {
+	ID             string `json:"id"`
+	AppID          string `json:"app_id"`
+	DisplayName    string `json:"display_name"`
+	AccountEnabled *bool  `json:"account_enabled,omitempty"`
+}
+
+// PermissionGrant is a delegated permission grant (oauth2PermissionGrant).
+type PermissionGrant struct {
+	ID          string `json:"id"`
+	ClientID    string `json:"client_id"`
+	ResourceID  string `json:"resource_id"`
+	ConsentType string `json:"consent_type"`
+	PrincipalID string `json:"principal_id,omitempty"`
+	// Scope is space-separated, exactly as Graph returns it.
+	Scope string `json:"scope"`
+}
+
+// Provisioning is the SCIM provisioning enterprise app and its jobs.
+type Provisioning struct {
+	// ServicePrincipalID is empty when the tenant has no service
+	// principal for scim_app_id.
+	ServicePrincipalID string    `json:"service_principal_id,omitempty"`
+	DisplayName        string    `json:"display_name,omitempty"`
+	Jobs               []SyncJob `json:"jobs"`
+}
+
+// SyncJob is a synchronization job with its schema's attribute mappings.
+type SyncJob struct {
+	ID         string          `json:"id"`
+	TemplateID string          `json:"template_id,omitempty"`
+	Status     string          `json:"status,omitempty"`
+	Mappings   []ObjectMapping `json:"object_mappings"`
+}
+
+// ObjectMapping maps one Entra object type to one target object type.
+type ObjectMapping struct {
+	Name              string             `json:"name,omitempty"`
+	Enabled           bool               `json:"enabled"`
+	SourceObjectName  string             `json:"source_object_name"`
+	TargetObjectName  string             `json:"target_object_name"`
+	AttributeMappings []AttributeMapping `json:"attribute_mappings"`
+}
+
+// AttributeMapping is one target attribute and where its value comes from.
+type AttributeMapping struct {
+	TargetAttributeName string `json:"target_attribute_name"`
+	// SourceType is "Attribute", "Constant" or "Function".
+	SourceType string `json:"source_type,omitempty"`
+	SourceName string `json:"source_name,omitempty"`
+	// SourceExpression is Graph's rendering of the source, e.g. "[mail]".
+	SourceExpression string `json:"source_expression,omitempty"`
+}
+
+// IdentityProvider is a Cloudflare Access identity provider. Only the
+// azureAD fields driftd audits are decoded; the client secret never is.
+type IdentityProvider struct {
+	ID                       string   `json:"id"`
+	Name                     string   `json:"name"`
+	Type                     string   `json:"type"`
+	ClientID                 string   `json:"client_id,omitempty"`
+	DirectoryID              string   `json:"directory_id,omitempty"`
+	PKCEEnabled              *bool    `json:"pkce_enabled,omitempty"`
+	SupportGroups            *bool    `json:"support_groups,omitempty"`
+	ConditionalAccessEnabled *bool    `json:"conditional_access_enabled,omitempty"`
+	EmailClaimName           *string  `json:"email_claim_name,omitempty"`
+	Claims                   []string `json:"claims,omitempty"`
+	Prompt                   *string  `json:"prompt,omitempty"`
+	SCIM                     *IdPSCIM `json:"scim_config,omitempty"`
+}
+
+// IdPSCIM is the SCIM configuration of a Cloudflare identity provider.
+type IdPSCIM struct {
+	Enabled                *bool   `json:"enabled,omitempty"`
+	UserDeprovision        *bool   `json:"user_deprovision,omitempty"`
+	SeatDeprovision        *bool   `json:"seat_deprovision,omitempty"`
+	IdentityUpdateBehavior *string `json:"identity_update_behavior,omitempty"`
+}
+
+// Gap records data that could not be read. Integration is empty for
+// account- or tenant-wide data, which every integration depends on.
+type Gap struct {
+	Integration string   `json:"integration,omitempty"`
+	Side        Side     `json:"side"`
+	What        DataKind `json:"what"`
+	Error       string   `json:"error"`
+}
+
+// Missing reports whether any of kinds could not be read for the named
+// integration (tenant-wide gaps count for every integration).
+func (s *Snapshot) Missing(integration string, kinds ...DataKind) []Gap {
+	var out []Gap
+	for _, g := range s.Gaps {
+		if g.Integration != "" && g.Integration != integration {
+			continue
+		}
+		for _, k := range kinds {
+			if g.What == k {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return out
+}
