@@ -145,10 +145,16 @@ func describeDecodeError(name string, err error) error {
 	if errors.As(err, &de) {
 		row, _ := de.Position()
 		key := strings.Join(de.Key(), ".")
-		if key != "" {
-			return fmt.Errorf("%s:%d: %s: %s", name, row, key, de.Error())
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		// "cannot decode TOML string into struct field x.Y of type bool"
+		// says more about Go than about the file.
+		if m := goTypeDetail.FindStringSubmatch(msg); m != nil {
+			msg = fmt.Sprintf("wrong type: a TOML %s where a %s is expected", m[1], m[2])
 		}
-		return fmt.Errorf("%s:%d: %s", name, row, de.Error())
+		if key != "" {
+			return fmt.Errorf("%s:%d: %s: %s", name, row, key, msg)
+		}
+		return fmt.Errorf("%s:%d: %s", name, row, msg)
 	}
 	return fmt.Errorf("%s: %w", name, err)
 }
@@ -207,6 +213,8 @@ type secretResolver struct {
 	baseDir string
 	credDir string
 }
+
+var goTypeDetail = regexp.MustCompile(`^cannot decode TOML (\w+) into struct field \S+ of type \*?(?:\[\])?(\S+)$`)
 
 var envRef = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
 

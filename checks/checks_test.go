@@ -1,0 +1,404 @@
+package checks
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/driftd/driftd/internal/snapshot"
+)
+
+var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+// Real Microsoft Graph permission IDs, as the tenant's Graph service
+// principal publishes them.
+var graphPermissions = map[string]string{
+	"64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0": "email",
+	"7427e0e9-2fba-42fe-b0c0-848c9e6a8182": "offline_access",
+	"37f7f235-527c-4136-accd-4a02d197296e": "openid",
+	"14dad69e-099b-42c9-810b-d002981feec1": "profile",
+	"e1fe6dd8-ba31-4d61-89e7-88639da4683d": "User.Read",
+	"06da0dbc-49e2-44d2-8312-53f166ab848a": "Directory.Read.All",
+	"bc024368-1153-4739-b217-4326f2e966d0": "GroupMember.Read.All",
+	"5f8c59db-677d-491f-a6b8-5f174b11ec1d": "Group.Read.All",
+}
+
+const (
+	tenantID = "11111111-2222-3333-4444-555555555555"
+	appID    = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+	scimID   = "bbbbbbbb-cccc-dddd-eeee-ffffffffffff"
+	idpID    = "f1a2b3c4-0000-4000-8000-000000000001"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func at(d time.Duration) *time.Time { t := now.Add(d); return &t }
+
+// healthy returns a snapshot in which every check passes.
+func healthy() *snapshot.Snapshot {
+	var access []snapshot.ResourceAccess
+	for id, name := range graphPermissions {
+		if name != "Group.Read.All" {
+			access = append(access, snapshot.ResourceAccess{ID: id, Type: "Scope"})
+		}
+	}
+	return &snapshot.Snapshot{
+		TakenAt:                 now,
+		TenantID:                tenantID,
+		GraphPermissions:        graphPermissions,
+		GraphServicePrincipalID: "graph-sp",
+		AuthDomain:              "acme.cloudflareaccess.com",
+		IdentityProviders: []snapshot.IdentityProvider{
+			{ID: "otp", Name: "One-time PIN", Type: "onetimepin"},
+			{
+				ID: idpID, Name: "Entra ID", Type: "azureAD", ClientID: appID, DirectoryID: tenantID,
+				PKCEEnabled: ptr(true), SupportGroups: ptr(true), EmailClaimName: ptr("email"), Claims: []string{"groups", "upn"}, Prompt: ptr("login"),
+				SCIM: &snapshot.IdPSCIM{Enabled: ptr(true), UserDeprovision: ptr(true), SeatDeprovision: ptr(true), IdentityUpdateBehavior: ptr("automatic")},
+			},
+		},
+		Integrations: []snapshot.Integration{{
+			Name:       "corp-sso",
+			EntraAppID: appID,
+			SCIMAppID:  scimID,
+			Expiry:     snapshot.Expiry{Warning: 30 * 24 * time.Hour, Critical: 7 * 24 * time.Hour},
+			Baseline: snapshot.Baseline{
+				PKCEEnabled: ptr(true), SupportGroups: ptr(true), ConditionalAccessEnabled: ptr(false),
+				EmailClaimName: ptr("email"), Claims: &[]string{"upn", "groups"}, Prompt: ptr("login"),
+				SCIMEnabled: ptr(true), SCIMUserDeprovision: ptr(true), SCIMSeatDeprovision: ptr(true), SCIMIdentityUpdateBehavior: ptr("automatic"),
+			},
+			Application: &snapshot.Application{
+				ID: "app-object", AppID: appID, DisplayName: "Cloudflare Access",
+				WebRedirectURIs:        []string{"https://ACME.cloudflareaccess.com/cdn-cgi/access/callback"},
+				RequiredResourceAccess: []snapshot.RequiredResourceAccess{{ResourceAppID: MicrosoftGraphAppID, ResourceAccess: access}},
+				PasswordCredentials:    []snapshot.Credential{{KeyID: "k1", DisplayName: "cloudflare", Hint: "AbC", End: at(200 * 24 * time.Hour)}},
+				KeyCredentials:         []snapshot.Credential{},
+			},
+			ServicePrincipal: &snapshot.ServicePrincipal{ID: "app-sp", AppID: appID, DisplayName: "Cloudflare Access"},
+			PermissionGrants: []snapshot.PermissionGrant{{
+				ClientID: "app-sp", ResourceID: "graph-sp", ConsentType: "AllPrincipals",
+				Scope: " email  offline_access openid profile User.Read Directory.Read.All GroupMember.Read.All",
+			}},
+			Provisioning: &snapshot.Provisioning{ServicePrincipalID: "scim-sp", DisplayName: "Cloudflare Access SCIM", Jobs: []snapshot.SyncJob{{
+				ID: "scim.1", Mappings: []snapshot.ObjectMapping{
+					{Enabled: true, SourceObjectName: "Group", TargetObjectName: "urn:ietf:params:scim:schemas:core:2.0:Group"},
+					{Enabled: true, SourceObjectName: "User", TargetObjectName: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+						AttributeMappings: []snapshot.AttributeMapping{
+							{TargetAttributeName: "userName", SourceType: "Attribute", SourceName: "userPrincipalName"},
+							{TargetAttributeName: `emails[type eq "work"].value`, SourceType: "Attribute", SourceName: "mail"},
+							{TargetAttributeName: "name.givenName", SourceType: "Attribute", SourceName: "givenName"},
+							{TargetAttributeName: "name.familyName", SourceType: "Attribute", SourceName: "surname"},
+						}},
+				},
+			}}},
+		}},
+	}
+}
+
+// run evaluates one check on the first integration.
+func run(t *testing.T, id string, snap *snapshot.Snapshot) Outcome {
+	t.Helper()
+	c, ok := ByID(id)
+	if !ok {
+		t.Fatalf("no check %s", id)
+	}
+	return c.Evaluate(Input{Snapshot: snap, Integration: &snap.Integrations[0]})
+}
+
+func TestHealthyPassesEveryCheck(t *testing.T) {
+	for _, c := range All() {
+		out := run(t, c.ID, healthy())
+		if len(out.Findings) > 0 || out.NotApplicable != "" {
+			t.Errorf("%s on a healthy snapshot: %+v", c.ID, out)
+		}
+	}
+}
+
+// want asserts one finding with the given severity, setting and texts.
+func want(t *testing.T, out Outcome, sev Severity, setting, expected, actual string) Finding {
+	t.Helper()
+	if len(out.Findings) != 1 {
+		t.Fatalf("want 1 finding, got %d: %+v", len(out.Findings), out.Findings)
+	}
+	f := out.Findings[0]
+	if f.Severity != sev || f.Setting != setting {
+		t.Errorf("severity/setting = %s/%s, want %s/%s", f.Severity, f.Setting, sev, setting)
+	}
+	if !strings.Contains(f.Expected, expected) {
+		t.Errorf("expected = %q, want it to contain %q", f.Expected, expected)
+	}
+	if !strings.Contains(f.Actual, actual) {
+		t.Errorf("actual = %q, want it to contain %q", f.Actual, actual)
+	}
+	if f.Remediation == "" || f.Message == "" || len(f.Fingerprint) != 32 || f.Integration != "corp-sso" {
+		t.Errorf("incomplete finding: %+v", f)
+	}
+	return f
+}
+
+func TestPermissionConfigured(t *testing.T) {
+	snap := healthy()
+	app := snap.Integrations[0].Application
+	var kept []snapshot.ResourceAccess
+	for _, ra := range app.RequiredResourceAccess[0].ResourceAccess {
+		switch graphPermissions[ra.ID] {
+		case "GroupMember.Read.All":
+			continue
+		case "Directory.Read.All":
+			// The application permission of the same name is not the delegated one.
+			ra.Type = "Role"
+		}
+		kept = append(kept, ra)
+	}
+	app.RequiredResourceAccess[0].ResourceAccess = kept
+	out := run(t, "ENTRA-PERM-001", snap)
+	if len(out.Findings) != 2 {
+		t.Fatalf("want 2 findings, got %+v", out.Findings)
+	}
+	got := map[string]bool{}
+	for _, f := range out.Findings {
+		got[f.Setting] = true
+		if f.Severity != High || f.Resource.ID != appID || f.Resource.Kind != KindAppRegistration {
+			t.Errorf("unexpected finding %+v", f)
+		}
+	}
+	if !got["Directory.Read.All"] || !got["GroupMember.Read.All"] {
+		t.Errorf("findings for %v", got)
+	}
+	if out.Findings[0].Expected != "Directory.Read.All (delegated) configured under API permissions" {
+		t.Errorf("expected text %q", out.Findings[0].Expected)
+	}
+}
+
+func TestPermissionConsented(t *testing.T) {
+	snap := healthy()
+	in := &snap.Integrations[0]
+	in.PermissionGrants[0].Scope = "email offline_access openid profile User.Read GroupMember.Read.All"
+	in.PermissionGrants = append(in.PermissionGrants,
+		snapshot.PermissionGrant{ClientID: "app-sp", ResourceID: "graph-sp", ConsentType: "Principal", PrincipalID: "u1", Scope: "Directory.Read.All"},
+		// A grant on another API does not count.
+		snapshot.PermissionGrant{ClientID: "app-sp", ResourceID: "other-api", ConsentType: "AllPrincipals", Scope: "Directory.Read.All"})
+	want(t, run(t, "ENTRA-PERM-002", snap), High, "Directory.Read.All", "consentType AllPrincipals", "consented only by individual users")
+
+	snap = healthy()
+	snap.Integrations[0].ServicePrincipal = nil
+	snap.Integrations[0].ServicePrincipalMissing = true
+	snap.Integrations[0].PermissionGrants = []snapshot.PermissionGrant{}
+	out := run(t, "ENTRA-PERM-002", snap)
+	if len(out.Findings) != 7 || !strings.Contains(out.Findings[0].Actual, "no service principal") {
+		t.Errorf("missing service principal: want 7 findings, got %+v", out.Findings)
+	}
+}
+
+func TestSecretExpiry(t *testing.T) {
+	cases := []struct {
+		left    time.Duration
+		sev     Severity
+		actual  string
+		finding bool
+	}{
+		{200 * 24 * time.Hour, 0, "", false},
+		{20 * 24 * time.Hour, Medium, "expires in 20 days", true},
+		{5 * 24 * time.Hour, High, "expires in 5 days", true},
+		{3 * time.Hour, High, "expires in 3 hours", true},
+		{-40 * 24 * time.Hour, Critical, "expired 40 days ago", true},
+	}
+	for _, tc := range cases {
+		snap := healthy()
+		snap.Integrations[0].Application.PasswordCredentials[0].End = at(tc.left)
+		out := run(t, "ENTRA-CRED-001", snap)
+		if !tc.finding {
+			if len(out.Findings) != 0 {
+				t.Errorf("%v left: unexpected %+v", tc.left, out.Findings)
+			}
+			continue
+		}
+		f := want(t, out, tc.sev, "k1", "valid for more than 30 days", tc.actual)
+		if !strings.Contains(f.Message, `"cloudflare", hint AbC…, keyId k1`) {
+			t.Errorf("message does not identify the secret: %q", f.Message)
+		}
+	}
+
+	snap := healthy()
+	snap.Integrations[0].Application.PasswordCredentials = nil
+	want(t, run(t, "ENTRA-CRED-001", snap), Critical, "none", "a client secret that is valid", "no client secret")
+
+	// A secret without an end date never expires.
+	snap = healthy()
+	snap.Integrations[0].Application.PasswordCredentials[0].End = nil
+	if out := run(t, "ENTRA-CRED-001", snap); len(out.Findings) != 0 {
+		t.Errorf("no end date: %+v", out.Findings)
+	}
+}
+
+func TestCertificateExpiry(t *testing.T) {
+	snap := healthy()
+	snap.Integrations[0].Application.KeyCredentials = []snapshot.Credential{
+		{KeyID: "c1", DisplayName: "CN=old", Type: "AsymmetricX509Cert", Usage: "Verify", End: at(-3 * 24 * time.Hour)},
+		{KeyID: "c2", DisplayName: "CN=new", Type: "AsymmetricX509Cert", Usage: "Verify", End: at(365 * 24 * time.Hour)},
+	}
+	want(t, run(t, "ENTRA-CRED-002", snap), Critical, "c1", "valid for more than 30 days", "expired 3 days ago")
+}
+
+func TestRedirectURI(t *testing.T) {
+	snap := healthy()
+	app := snap.Integrations[0].Application
+	app.WebRedirectURIs = []string{"https://acme.cloudflareaccess.com/cdn-cgi/access/callback/"}
+	app.SPARedirectURIs = []string{"https://acme.cloudflareaccess.com/cdn-cgi/access/callback"}
+	want(t, run(t, "ENTRA-APP-001", snap), Critical, "web.redirectUris",
+		"https://acme.cloudflareaccess.com/cdn-cgi/access/callback",
+		"Web redirect URIs: https://acme.cloudflareaccess.com/cdn-cgi/access/callback/; the URL is registered on the Single-page application platform instead")
+
+	snap.AuthDomain = ""
+	if out := run(t, "ENTRA-APP-001", snap); out.NotApplicable == "" {
+		t.Errorf("unknown team domain must not produce a verdict: %+v", out)
+	}
+}
+
+func userMappings(snap *snapshot.Snapshot) *[]snapshot.AttributeMapping {
+	return &snap.Integrations[0].Provisioning.Jobs[0].Mappings[1].AttributeMappings
+}
+
+func TestSCIMRequiredMapping(t *testing.T) {
+	snap := healthy()
+	(*userMappings(snap))[1].SourceName = "userPrincipalName"
+	want(t, run(t, "ENTRA-SCIM-001", snap), High, `emails[type eq "work"].value`,
+		`emails[type eq "work"].value ← mail`, `emails[type eq "work"].value ← userPrincipalName`)
+
+	snap = healthy()
+	(*userMappings(snap))[1] = snapshot.AttributeMapping{TargetAttributeName: `emails[type eq "work"].value`, SourceType: "Function", SourceExpression: "Coalesce([mail], [userPrincipalName])"}
+	want(t, run(t, "ENTRA-SCIM-001", snap), High, `emails[type eq "work"].value`, "← mail", "function Coalesce([mail], [userPrincipalName])")
+
+	snap = healthy()
+	*userMappings(snap) = (*userMappings(snap))[:1]
+	want(t, run(t, "ENTRA-SCIM-001", snap), High, `emails[type eq "work"].value`, "← mail", `no mapping for emails[type eq "work"].value`)
+
+	// A disabled user mapping does not provision anything.
+	snap = healthy()
+	snap.Integrations[0].Provisioning.Jobs[0].Mappings[1].Enabled = false
+	want(t, run(t, "ENTRA-SCIM-001", snap), High, `emails[type eq "work"].value`, "← mail", "no enabled user object mapping")
+
+	snap = healthy()
+	snap.Integrations[0].Provisioning.Jobs = nil
+	want(t, run(t, "ENTRA-SCIM-001", snap), High, `emails[type eq "work"].value`, "← mail", "no provisioning job configured")
+
+	snap = healthy()
+	snap.Integrations[0].SCIMAppID = ""
+	if out := run(t, "ENTRA-SCIM-001", snap); out.NotApplicable == "" {
+		t.Errorf("without scim_app_id the check does not apply")
+	}
+}
+
+func TestSCIMRecommendedMappings(t *testing.T) {
+	snap := healthy()
+	*userMappings(snap) = (*userMappings(snap))[:3]
+	want(t, run(t, "ENTRA-SCIM-002", snap), Low, "name.familyName", "name.familyName ← surname", "no mapping for name.familyName")
+}
+
+func TestIdPExists(t *testing.T) {
+	snap := healthy()
+	snap.IdentityProviders = snap.IdentityProviders[:1]
+	want(t, run(t, "CF-IDP-001", snap), Critical, "exists", "client_id "+appID, "the account has no azureAD identity provider")
+
+	snap = healthy()
+	snap.Integrations[0].CloudflareIdPID = "otp"
+	want(t, run(t, "CF-IDP-001", snap), Critical, "exists", "azureAD identity provider otp", "of type onetimepin, not azureAD")
+
+	// The dependent checks do not guess without an identity provider.
+	for _, id := range []string{"CF-IDP-002", "CF-IDP-003", "CF-SCIM-001"} {
+		if out := run(t, id, snap); out.NotApplicable == "" || len(out.Findings) > 0 {
+			t.Errorf("%s without an IdP: %+v", id, out)
+		}
+	}
+}
+
+func TestIdPMatchesEntra(t *testing.T) {
+	snap := healthy()
+	snap.IdentityProviders[1].DirectoryID = "99999999-2222-3333-4444-555555555555"
+	want(t, run(t, "CF-IDP-002", snap), Critical, "directory_id", tenantID, "99999999-2222-3333-4444-555555555555")
+
+	snap = healthy()
+	snap.Integrations[0].CloudflareIdPID = idpID
+	snap.IdentityProviders[1].ClientID = "other-app"
+	want(t, run(t, "CF-IDP-002", snap), Critical, "client_id", appID, "other-app")
+}
+
+func TestIdPBaseline(t *testing.T) {
+	snap := healthy()
+	idp := &snap.IdentityProviders[1]
+	idp.PKCEEnabled = nil // the API omits false
+	idp.Prompt = ptr("select_account")
+	idp.Claims = []string{"groups"}
+	out := run(t, "CF-IDP-003", snap)
+	got := map[string]Finding{}
+	for _, f := range out.Findings {
+		got[f.Setting] = f
+	}
+	if len(got) != 3 {
+		t.Fatalf("want pkce_enabled, prompt and claims, got %+v", out.Findings)
+	}
+	if f := got["pkce_enabled"]; f.Expected != "true" || f.Actual != "false" {
+		t.Errorf("pkce: %+v", f)
+	}
+	if f := got["prompt"]; f.Expected != `"login"` || f.Actual != `"select_account"` {
+		t.Errorf("prompt: %+v", f)
+	}
+	if f := got["claims"]; f.Expected != "[groups, upn]" || f.Actual != "[groups]" {
+		t.Errorf("claims: %+v", f)
+	}
+
+	// Claims in another order are the same set; absent baseline keys are
+	// not checked.
+	snap = healthy()
+	snap.IdentityProviders[1].Claims = []string{"upn", "groups"}
+	snap.IdentityProviders[1].ConditionalAccessEnabled = ptr(true)
+	snap.Integrations[0].Baseline.ConditionalAccessEnabled = nil
+	if out := run(t, "CF-IDP-003", snap); len(out.Findings) != 0 {
+		t.Errorf("unexpected %+v", out.Findings)
+	}
+}
+
+func TestSCIMBaseline(t *testing.T) {
+	snap := healthy()
+	snap.IdentityProviders[1].SCIM.IdentityUpdateBehavior = ptr("no_action")
+	f := want(t, run(t, "CF-SCIM-001", snap), Medium, "scim_config.identity_update_behavior", `"automatic"`, `"no_action"`)
+	if f.Resource.Side != snapshot.SideCloudflare || f.Resource.ID != idpID {
+		t.Errorf("resource %+v", f.Resource)
+	}
+	snap = healthy()
+	snap.IdentityProviders[1].SCIM = nil
+	if out := run(t, "CF-SCIM-001", snap); len(out.Findings) != 4 {
+		t.Errorf("no SCIM config: want 4 findings, got %+v", out.Findings)
+	}
+}
+
+func TestFingerprintStable(t *testing.T) {
+	a := healthy()
+	a.Integrations[0].Application.PasswordCredentials[0].End = at(5 * 24 * time.Hour)
+	b := healthy()
+	b.TakenAt = now.Add(3 * 24 * time.Hour) // later run: severity and text change
+	b.Integrations[0].Application.PasswordCredentials[0].End = at(5 * 24 * time.Hour)
+	fa, fb := run(t, "ENTRA-CRED-001", a).Findings[0], run(t, "ENTRA-CRED-001", b).Findings[0]
+	if fa.Message == fb.Message {
+		t.Fatalf("test needs different messages")
+	}
+	if fa.Fingerprint != fb.Fingerprint {
+		t.Errorf("fingerprint changed with time/text: %s vs %s", fa.Fingerprint, fb.Fingerprint)
+	}
+	other := Fingerprint("ENTRA-CRED-001", "other-integration", fa.Resource, fa.Setting)
+	if other == fa.Fingerprint {
+		t.Errorf("fingerprint ignores the integration")
+	}
+}
+
+func TestCatalog(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range All() {
+		if seen[c.ID] || c.Title == "" || c.Description == "" || c.Remediation == "" || len(c.Needs) == 0 || c.Evaluate == nil || c.Severity == 0 {
+			t.Errorf("incomplete or duplicate check %s", c.ID)
+		}
+		seen[c.ID] = true
+	}
+	if len(seen) != 11 {
+		t.Errorf("want 11 checks, got %d", len(seen))
+	}
+}
