@@ -9,5 +9,7 @@ import (
 func WriteJSON(w io.Writer, r *Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	// Remediation texts contain ">" breadcrumbs; keep them readable.
+	enc.SetEscapeHTML(false)
 	return enc.Encode(r)
 }

@@ -1,0 +1,147 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/driftd/driftd/checks"
+	"github.com/driftd/driftd/internal/snapshot"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func sample() *Report {
+	start := time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC)
+	app := checks.Resource{Side: snapshot.SideEntra, Kind: checks.KindAppRegistration, ID: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", Name: "Cloudflare Access"}
+	idp := checks.Resource{Side: snapshot.SideCloudflare, Kind: checks.KindIdentityProvider, ID: "f1a2b3c4-0000-4000-8000-000000000001", Name: "Entra ID"}
+	finding := func(id string, sev checks.Severity, r checks.Resource, setting, msg, exp, act string) checks.Finding {
+		c, _ := checks.ByID(id)
+		return checks.Finding{CheckID: id, Severity: sev, Integration: "corp-sso", Resource: r, Setting: setting, Message: msg,
+			Expected: exp, Actual: act, Remediation: c.Remediation, Fingerprint: checks.Fingerprint(id, "corp-sso", r, setting)}
+	}
+	return &Report{
+		Version:    Version,
+		StartedAt:  start,
+		FinishedAt: start.Add(1200 * time.Millisecond),
+		Integrations: []IntegrationStatus{
+			{Name: "corp-sso", Status: Incomplete},
+			{Name: "contractors-sso", Status: Complete},
+		},
+		Findings: []checks.Finding{
+			finding("ENTRA-APP-001", checks.Critical, app, "web.redirectUris", `App registration "Cloudflare Access" lacks the Web redirect URI https://acme.cloudflareaccess.com/cdn-cgi/access/callback`,
+				"https://acme.cloudflareaccess.com/cdn-cgi/access/callback", "Web redirect URIs: none; the URL is registered on the Single-page application platform instead"),
+			finding("ENTRA-CRED-001", checks.High, app, "k1", `Client secret "cloudflare", hint AbC…, keyId k1 of app registration "Cloudflare Access" expires in 5 days (2026-12-01)`,
+				"valid for more than 30 days", "ends 2026-12-01T09:30:00Z (expires in 5 days)"),
+			finding("CF-IDP-003", checks.Medium, idp, "prompt", `Identity provider "Entra ID" has prompt = "select_account"; the baseline is "login"`, `"login"`, `"select_account"`),
+		},
+		Gaps: []Gap{{Integration: "corp-sso", Side: "entra", What: "entra.provisioning", Error: "reading synchronization jobs: HTTP 403 Authorization_RequestDenied: Insufficient privileges to complete the operation."}},
+		Results: []CheckResult{
+			{CheckID: "ENTRA-SCIM-001", Integration: "corp-sso", Status: StatusCouldNotEvaluate, Reason: "could not read entra.provisioning"},
+			{CheckID: "ENTRA-SCIM-002", Integration: "corp-sso", Status: StatusCouldNotEvaluate, Reason: "could not read entra.provisioning"},
+		},
+		Stats: Stats{APIRequests: map[string]int{"graph": 9, "cloudflare": 2, "token": 1}, DurationMS: 1200},
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./report -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test ./report -update to accept):\n%s", name, got)
+	}
+}
+
+func TestGoldenFormats(t *testing.T) {
+	for _, tc := range []struct {
+		file   string
+		format Format
+		color  bool
+	}{
+		{"report.txt", FormatTable, false},
+		{"report.color.txt", FormatTable, true},
+		{"report.json", FormatJSON, false},
+		{"report.md", FormatMarkdown, false},
+	} {
+		var buf bytes.Buffer
+		if err := Write(&buf, sample(), tc.format, Options{Color: tc.color}); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, tc.file, buf.Bytes())
+		if !tc.color && strings.Contains(buf.String(), "\x1b[") {
+			t.Errorf("%s: colour codes without Color", tc.file)
+		}
+	}
+}
+
+// The JSON field names are a public interface.
+func TestJSONShape(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, sample()); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"version", "started_at", "finished_at", "integrations", "findings", "gaps", "stats"} {
+		if _, ok := doc[key]; !ok {
+			t.Errorf("missing top-level key %q", key)
+		}
+	}
+	f := doc["findings"].([]any)[0].(map[string]any)
+	for _, key := range []string{"check_id", "severity", "integration", "resource", "message", "expected", "actual", "remediation", "fingerprint"} {
+		if _, ok := f[key]; !ok {
+			t.Errorf("finding lacks %q", key)
+		}
+	}
+	r := f["resource"].(map[string]any)
+	for _, key := range []string{"side", "kind", "id", "name"} {
+		if _, ok := r[key]; !ok {
+			t.Errorf("resource lacks %q", key)
+		}
+	}
+	if f["severity"] != "critical" {
+		t.Errorf("severity = %v", f["severity"])
+	}
+	g := doc["gaps"].([]any)[0].(map[string]any)
+	for _, key := range []string{"integration", "side", "what", "error"} {
+		if _, ok := g[key]; !ok {
+			t.Errorf("gap lacks %q", key)
+		}
+	}
+	stats := doc["stats"].(map[string]any)
+	if stats["api_requests"].(map[string]any)["graph"] != float64(9) || stats["duration_ms"] != float64(1200) {
+		t.Errorf("stats = %v", stats)
+	}
+}
+
+func TestEmptyReport(t *testing.T) {
+	r := &Report{Version: Version, Integrations: []IntegrationStatus{{Name: "corp-sso", Status: Complete}}, Findings: []checks.Finding{}, Gaps: []Gap{}}
+	var buf bytes.Buffer
+	if err := WriteTable(&buf, r, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "no findings") || !strings.Contains(buf.String(), "audit complete") {
+		t.Errorf("empty report:\n%s", buf.String())
+	}
+	buf.Reset()
+	_ = WriteJSON(&buf, r)
+	if !strings.Contains(buf.String(), `"findings": []`) || !strings.Contains(buf.String(), `"gaps": []`) {
+		t.Errorf("empty lists must be [] not null:\n%s", buf.String())
+	}
+}
