@@ -228,7 +228,8 @@ func humanDays(d time.Duration) string {
 		}
 		return fmt.Sprintf("%d hours", h)
 	}
-	days := int(d.Hours() / 24)
+	// Round to the nearest day: a secret ending in 4d23h "expires in 5 days".
+	days := int((d + 12*time.Hour) / (24 * time.Hour))
 	if days == 1 {
 		return "1 day"
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,6 +24,7 @@ type checkOptions struct {
 	failOn       checks.Severity
 	integrations []string
 	timeout      time.Duration
+	logLevel     slog.Level
 }
 
 func parseCheckFlags(name string, args []string, stderr io.Writer, withConfig bool) (checkOptions, error) {
@@ -37,6 +39,7 @@ func parseCheckFlags(name string, args []string, stderr io.Writer, withConfig bo
 		fs.StringVar(&opts.configPath, "config", config.DefaultPath, "configuration file")
 	}
 	fs.DurationVar(&opts.timeout, "timeout", 5*time.Minute, "give up reading after this long")
+	logLevel := fs.String("log-level", "warn", "stderr log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return opts, err
 	}
@@ -49,6 +52,9 @@ func parseCheckFlags(name string, args []string, stderr io.Writer, withConfig bo
 	}
 	if opts.failOn, err = checks.ParseSeverity(*failOn); err != nil {
 		return opts, fmt.Errorf("--fail-on: %w", err)
+	}
+	if err := opts.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		return opts, fmt.Errorf("--log-level: %q is not debug, info, warn or error", *logLevel)
 	}
 	if opts.timeout <= 0 {
 		return opts, fmt.Errorf("--timeout: must be positive")
@@ -70,15 +76,16 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	if err != nil {
 		return exitError, err
 	}
-	return runAudit(ctx, cfg, opts, stdout)
+	return runAudit(ctx, cfg, opts, stdout, stderr)
 }
 
 // runAudit runs the audit, prints the report and maps it to an exit code.
 // `check` and `demo` share it.
-func runAudit(ctx context.Context, cfg *config.Config, opts checkOptions, stdout io.Writer) (int, error) {
+func runAudit(ctx context.Context, cfg *config.Config, opts checkOptions, stdout, stderr io.Writer) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
-	res, err := audit.Run(ctx, cfg, audit.Options{Integrations: opts.integrations})
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel}))
+	res, err := audit.Run(ctx, cfg, audit.Options{Integrations: opts.integrations, Logger: logger})
 	if err != nil {
 		return exitError, err
 	}

@@ -6,6 +6,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -26,6 +27,8 @@ type Options struct {
 	Integrations []string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Logger receives one line per gap and one per run; nil discards.
+	Logger *slog.Logger
 }
 
 // Result is a finished run.
@@ -74,12 +77,21 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Result, error)
 	sortGaps(snap.Gaps)
 
 	rep := Evaluate(snap)
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	for _, g := range snap.Gaps {
+		logger.Warn("could not read", "integration", g.Integration, "side", g.Side, "what", g.What, "error", g.Error)
+	}
 	rep.StartedAt = started
 	rep.FinishedAt = now().UTC()
 	rep.Stats = report.Stats{
 		APIRequests: counter.Requests(),
 		DurationMS:  rep.FinishedAt.Sub(started).Milliseconds(),
 	}
+	logger.Info("audit finished", "integrations", len(rep.Integrations), "findings", len(rep.Findings),
+		"gaps", len(rep.Gaps), "complete", rep.Complete(), "api_requests", rep.Stats.APIRequests, "duration_ms", rep.Stats.DurationMS)
 	return &Result{Report: rep, Snapshot: snap}, nil
 }
 

@@ -2,12 +2,15 @@ package entra
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/applicationswithappid"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
@@ -364,6 +367,10 @@ func statusOf(err error) int {
 // describe renders an error for a gap: the Graph status, code and message
 // rather than the SDK's generic text.
 func describe(err error) string {
+	var authErr *azidentity.AuthenticationFailedError
+	if errors.As(err, &authErr) {
+		return describeAuthError(authErr)
+	}
 	var od *odataerrors.ODataError
 	if errors.As(err, &od) {
 		code, msg := "", ""
@@ -374,6 +381,26 @@ func describe(err error) string {
 		return strings.TrimSpace(fmt.Sprintf("%sHTTP %d %s: %s", prefix, od.ResponseStatusCode, code, msg))
 	}
 	return err.Error()
+}
+
+// describeAuthError condenses azidentity's multi-line error (request,
+// response dump, troubleshooting link) into Entra's own error description.
+func describeAuthError(e *azidentity.AuthenticationFailedError) string {
+	if e.RawResponse != nil {
+		body, _ := runtime.Payload(e.RawResponse)
+		var aad struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		if json.Unmarshal(body, &aad) == nil && aad.Error != "" {
+			desc, _, _ := strings.Cut(aad.Description, "\r\n")
+			desc, _, _ = strings.Cut(desc, "\n")
+			return fmt.Sprintf("authentication to Entra ID failed (HTTP %d %s): %s", e.RawResponse.StatusCode, aad.Error, strings.TrimSpace(desc))
+		}
+		return fmt.Sprintf("authentication to Entra ID failed: HTTP %d", e.RawResponse.StatusCode)
+	}
+	first, _, _ := strings.Cut(e.Error(), "\n")
+	return "authentication to Entra ID failed: " + first
 }
 
 func str(p *string) string {

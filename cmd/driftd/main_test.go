@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/driftd/driftd/internal/demo"
+	"github.com/driftd/driftd/internal/sim"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func simConfig(t *testing.T, scenario string) *demo.Environment {
+	t.Helper()
+	t.Setenv("CLOUDFLARE_BASE_URL", "https://cloudflare-env.invalid/")
+	env, err := demo.Start(t.TempDir(), scenario, time.Now(), sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Close)
+	return env
+}
+
+func TestCheckExitCodes(t *testing.T) {
+	healthy := simConfig(t, demo.ScenarioHealthy)
+	drifted := simConfig(t, demo.ScenarioDrifted)
+
+	if code, out, errOut := runCLI(t, "check", "--config", healthy.ConfigPath); code != exitOK {
+		t.Errorf("healthy: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, _ := runCLI(t, "check", "--config", drifted.ConfigPath); code != exitFindings {
+		t.Errorf("drifted: exit %d, want 1", code)
+	}
+	// The drifted tenant has critical findings, so even --fail-on critical fails.
+	if code, _, _ := runCLI(t, "check", "--config", drifted.ConfigPath, "--fail-on", "critical"); code != exitFindings {
+		t.Errorf("drifted --fail-on critical: exit %d, want 1", code)
+	}
+
+	healthy.Server.InjectFault(sim.Fault{Service: "graph", PathContains: "/synchronization", Status: 403})
+	code, out, _ := runCLI(t, "check", "--config", healthy.ConfigPath, "--format", "json")
+	if code != exitIncomplete {
+		t.Errorf("403 on synchronization: exit %d, want 3", code)
+	}
+	var doc struct {
+		Integrations []struct{ Name, Status string }
+		Gaps         []struct{ Integration, Side, What, Error string }
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("--format json output is not JSON: %v\n%s", err, out)
+	}
+	if len(doc.Gaps) != 1 || doc.Gaps[0].What != "entra.provisioning" {
+		t.Errorf("gaps %+v", doc.Gaps)
+	}
+	healthy.Server.ClearFaults()
+
+	// --integration narrows the audit.
+	code, out, _ = runCLI(t, "check", "--config", drifted.ConfigPath, "--integration", "contractors-sso", "--format", "json")
+	if code != exitFindings || strings.Contains(out, `"corp-sso"`) || !strings.Contains(out, "CF-IDP-001") {
+		t.Errorf("--integration contractors-sso: exit %d\n%s", code, out)
+	}
+}
+
+func TestCheckErrorsAreOneLine(t *testing.T) {
+	env := simConfig(t, demo.ScenarioHealthy)
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	if err := os.WriteFile(bad, []byte("[entra]\ntenant = 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"check", "--config", "/nonexistent/driftd.toml"}, "no such file"},
+		{[]string{"check", "--config", bad}, `unknown key "entra.tenant"`},
+		{[]string{"check", "--config", env.ConfigPath, "--format", "yaml"}, "--format"},
+		{[]string{"check", "--config", env.ConfigPath, "--fail-on", "severe"}, "--fail-on"},
+		{[]string{"check", "--config", env.ConfigPath, "--integration", "nope"}, `no integration named "nope"`},
+		{[]string{"frobnicate"}, "unknown command"},
+	} {
+		code, _, errOut := runCLI(t, tc.args...)
+		if code != exitError {
+			t.Errorf("%v: exit %d, want 2", tc.args, code)
+		}
+		if !strings.Contains(errOut, tc.want) || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+			t.Errorf("%v: stderr %q, want one line containing %q", tc.args, errOut, tc.want)
+		}
+	}
+}
+
+func TestSecretsNeverPrinted(t *testing.T) {
+	env := simConfig(t, demo.ScenarioDrifted)
+	for _, format := range []string{"table", "json", "markdown"} {
+		_, out, errOut := runCLI(t, "check", "--config", env.ConfigPath, "--format", format)
+		for _, secret := range []string{env.Tenant.AuditorClientSecret, env.Tenant.CloudflareAPIToken} {
+			if strings.Contains(out+errOut, secret) {
+				t.Errorf("%s output leaks a secret", format)
+			}
+		}
+	}
+}
+
+func TestDemo(t *testing.T) {
+	t.Setenv("CLOUDFLARE_BASE_URL", "https://cloudflare-env.invalid/")
+	code, out, errOut := runCLI(t, "demo")
+	if code != exitOK {
+		t.Fatalf("demo: exit %d\n%s", code, errOut)
+	}
+	for _, want := range []string{"ENTRA-APP-001", "CF-IDP-001", "driftd check --config"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestChecksAndVersion(t *testing.T) {
+	code, out, _ := runCLI(t, "checks")
+	if code != exitOK || !strings.Contains(out, "ENTRA-PERM-001") || !strings.Contains(out, "CF-SCIM-001") {
+		t.Errorf("checks: %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "checks", "--format", "json")
+	var doc struct {
+		Checks []struct{ ID, Severity, Title string }
+	}
+	if code != exitOK || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Checks) != 11 {
+		t.Errorf("checks --format json: %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "version")
+	if code != exitOK || !strings.HasPrefix(out, "driftd ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}

@@ -1,0 +1,260 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/driftd/driftd/checks"
+	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/demo"
+	"github.com/driftd/driftd/internal/sim"
+	"github.com/driftd/driftd/report"
+)
+
+// startSim runs the simulator with a scenario and loads driftd's config
+// for it, exactly as `driftd demo` does.
+func startSim(t *testing.T, scenario string, opts sim.Options) (*demo.Environment, *config.Config) {
+	t.Helper()
+	// cloudflare.NewClient would obey these; driftd must not.
+	t.Setenv("CLOUDFLARE_BASE_URL", "https://cloudflare-env.invalid/")
+	t.Setenv("CLOUDFLARE_API_TOKEN", "from-the-environment")
+	env, err := demo.Start(t.TempDir(), scenario, time.Now(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Close)
+	cfg, err := config.Load(env.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env, cfg
+}
+
+func runAudit(t *testing.T, cfg *config.Config) *report.Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := Run(ctx, cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Report
+}
+
+// keys renders findings as "integration CHECK-ID setting" for comparison.
+func keys(findings []checks.Finding) []string {
+	var out []string
+	for _, f := range findings {
+		out = append(out, fmt.Sprintf("%s %s %s", f.Integration, f.CheckID, f.Setting))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func statusOf(r *report.Report, integration, checkID string) string {
+	for _, res := range r.Results {
+		if res.Integration == integration && res.CheckID == checkID {
+			return res.Status
+		}
+	}
+	return ""
+}
+
+func TestHealthyTenantHasNoFindings(t *testing.T) {
+	_, cfg := startSim(t, demo.ScenarioHealthy, sim.Options{})
+	r := runAudit(t, cfg)
+	if len(r.Findings) != 0 || len(r.Gaps) != 0 || !r.Complete() {
+		t.Fatalf("healthy tenant: findings %v, gaps %+v", keys(r.Findings), r.Gaps)
+	}
+	for _, c := range checks.All() {
+		if got := statusOf(r, "corp-sso", c.ID); got != report.StatusPass {
+			t.Errorf("corp-sso %s: %s, want pass", c.ID, got)
+		}
+	}
+	if got := statusOf(r, "contractors-sso", "ENTRA-SCIM-001"); got != report.StatusNotApplicable {
+		t.Errorf("contractors-sso has no scim_app_id: %s", got)
+	}
+}
+
+func TestDriftedTenantFindings(t *testing.T) {
+	_, cfg := startSim(t, demo.ScenarioDrifted, sim.Options{})
+	r := runAudit(t, cfg)
+	if len(r.Gaps) != 0 {
+		t.Fatalf("unexpected gaps: %+v", r.Gaps)
+	}
+	var got []string
+	severities := map[string][]string{}
+	for _, f := range r.Findings {
+		if strings.HasPrefix(f.CheckID, "ENTRA-CRED") {
+			severities[f.CheckID] = append(severities[f.CheckID], f.Severity.String())
+			continue
+		}
+		got = append(got, fmt.Sprintf("%s %s %s", f.Integration, f.CheckID, f.Setting))
+	}
+	sort.Strings(got)
+	want := []string{
+		"contractors-sso CF-IDP-001 exists",
+		"corp-sso CF-IDP-003 pkce_enabled",
+		"corp-sso CF-IDP-003 prompt",
+		"corp-sso CF-SCIM-001 scim_config.identity_update_behavior",
+		"corp-sso CF-SCIM-001 scim_config.user_deprovision",
+		"corp-sso ENTRA-APP-001 web.redirectUris",
+		"corp-sso ENTRA-PERM-001 GroupMember.Read.All",
+		"corp-sso ENTRA-PERM-002 Directory.Read.All",
+		"corp-sso ENTRA-PERM-002 GroupMember.Read.All",
+		`corp-sso ENTRA-SCIM-001 emails[type eq "work"].value`,
+		"corp-sso ENTRA-SCIM-002 name.familyName",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	sort.Strings(severities["ENTRA-CRED-001"])
+	if strings.Join(severities["ENTRA-CRED-001"], ",") != "critical,high" {
+		t.Errorf("client secrets: %v, want one expired (critical) and one expiring in 5 days (high)", severities["ENTRA-CRED-001"])
+	}
+	if strings.Join(severities["ENTRA-CRED-002"], ",") != "critical" {
+		t.Errorf("certificates: %v, want one expired", severities["ENTRA-CRED-002"])
+	}
+	for _, f := range r.Findings {
+		if f.CheckID == "ENTRA-SCIM-001" && f.Actual != `emails[type eq "work"].value ← userPrincipalName` {
+			t.Errorf("SCIM-001 actual = %q", f.Actual)
+		}
+		if f.CheckID == "ENTRA-PERM-002" && f.Setting == "Directory.Read.All" && !strings.Contains(f.Actual, "individual users") {
+			t.Errorf("user consent must be told apart: %q", f.Actual)
+		}
+	}
+}
+
+func TestFingerprintsStableAcrossRuns(t *testing.T) {
+	_, cfg := startSim(t, demo.ScenarioDrifted, sim.Options{})
+	a, b := runAudit(t, cfg), runAudit(t, cfg)
+	fp := func(r *report.Report) []string {
+		var out []string
+		for _, f := range r.Findings {
+			out = append(out, f.Fingerprint)
+		}
+		sort.Strings(out)
+		return out
+	}
+	if strings.Join(fp(a), ",") != strings.Join(fp(b), ",") {
+		t.Errorf("fingerprints differ between two runs")
+	}
+}
+
+func TestForbiddenSynchronizationIsAGap(t *testing.T) {
+	env, cfg := startSim(t, demo.ScenarioDrifted, sim.Options{})
+	env.Server.InjectFault(sim.Fault{Service: "graph", PathContains: "/synchronization", Status: 403})
+	r := runAudit(t, cfg)
+
+	if len(r.Gaps) != 1 || r.Gaps[0].What != "entra.provisioning" || r.Gaps[0].Integration != "corp-sso" {
+		t.Fatalf("want one provisioning gap, got %+v", r.Gaps)
+	}
+	if !strings.Contains(r.Gaps[0].Error, "403") || !strings.Contains(r.Gaps[0].Error, "Authorization_RequestDenied") {
+		t.Errorf("gap error should say why: %q", r.Gaps[0].Error)
+	}
+	for _, id := range []string{"ENTRA-SCIM-001", "ENTRA-SCIM-002"} {
+		if got := statusOf(r, "corp-sso", id); got != report.StatusCouldNotEvaluate {
+			t.Errorf("%s: %s, want could_not_evaluate", id, got)
+		}
+	}
+	for _, f := range r.Findings {
+		if strings.HasPrefix(f.CheckID, "ENTRA-SCIM") {
+			t.Errorf("SCIM finding invented from missing data: %+v", f)
+		}
+	}
+	// The other checks still ran.
+	if got := statusOf(r, "corp-sso", "ENTRA-APP-001"); got != report.StatusFail {
+		t.Errorf("ENTRA-APP-001: %s", got)
+	}
+	if r.Integrations[0].Status != report.Incomplete || r.Integrations[1].Status != report.Complete {
+		t.Errorf("statuses %+v", r.Integrations)
+	}
+}
+
+func TestThrottlingIsRetried(t *testing.T) {
+	env, cfg := startSim(t, demo.ScenarioHealthy, sim.Options{PageSize: 1})
+	env.Server.InjectFault(sim.Fault{Service: "graph", PathContains: "/applications", Status: 429, RetryAfter: "1", Times: 2})
+	env.Server.InjectFault(sim.Fault{Service: "cloudflare", PathContains: "/identity_providers", Status: 429, RetryAfter: "1", Times: 1})
+	start := time.Now()
+	r := runAudit(t, cfg)
+	if len(r.Gaps) != 0 || len(r.Findings) != 0 {
+		t.Fatalf("throttled audit did not complete: gaps %+v findings %v", r.Gaps, keys(r.Findings))
+	}
+	if time.Since(start) < time.Second {
+		t.Errorf("Retry-After was not honoured")
+	}
+}
+
+func TestRequestCountsMatchTheWire(t *testing.T) {
+	env, cfg := startSim(t, demo.ScenarioHealthy, sim.Options{})
+	r := runAudit(t, cfg)
+	served := env.Server.Requests()
+	for _, svc := range []string{"graph", "cloudflare", "token"} {
+		if r.Stats.APIRequests[svc] != served[svc] {
+			t.Errorf("%s: driftd counted %d, the server saw %d", svc, r.Stats.APIRequests[svc], served[svc])
+		}
+	}
+	// The budget: one token (discovery + token call), Graph catalog + per integration app, SP,
+	// grants (+ SCIM: SP, jobs, schema), identity providers and organization.
+	if r.Stats.APIRequests["token"] > 2 || r.Stats.APIRequests["graph"] > 10 || r.Stats.APIRequests["cloudflare"] > 2 {
+		t.Errorf("API requests %v exceed the budget", r.Stats.APIRequests)
+	}
+}
+
+func TestBadCredentialsAreAGapWithoutLeaking(t *testing.T) {
+	env, cfg := startSim(t, demo.ScenarioHealthy, sim.Options{})
+	cfg.Entra.ClientSecret = config.NewSecret("CANARY-wrong-secret-51d2")
+	cfg.Cloudflare.APIToken = config.NewSecret("CANARY-wrong-token-8c3a")
+	r := runAudit(t, cfg)
+	if len(r.Findings) != 0 {
+		t.Errorf("findings from unreadable data: %v", keys(r.Findings))
+	}
+	if r.Complete() || len(r.Gaps) == 0 {
+		t.Fatalf("want gaps, got %+v", r.Gaps)
+	}
+	out, _ := json.Marshal(r)
+	for _, secret := range []string{"CANARY-wrong-secret-51d2", "CANARY-wrong-token-8c3a", env.Tenant.AuditorClientSecret, env.Tenant.CloudflareAPIToken} {
+		if strings.Contains(string(out), secret) {
+			t.Errorf("report leaks a secret")
+		}
+	}
+	if !strings.Contains(string(out), "AADSTS") || !strings.Contains(string(out), "Authentication error") {
+		t.Errorf("gaps should carry the services' own reasons: %s", out)
+	}
+	for _, g := range r.Gaps {
+		if strings.Contains(g.Error, "\n") {
+			t.Errorf("multi-line gap error: %q", g.Error)
+		}
+	}
+}
+
+func TestDeletedAppIsAGap(t *testing.T) {
+	env, cfg := startSim(t, demo.ScenarioHealthy, sim.Options{})
+	env.Server.Update(func(t *sim.Tenant) {
+		var kept []sim.Application
+		for _, a := range t.Applications {
+			if a.AppID != sim.CorpAppID {
+				kept = append(kept, a)
+			}
+		}
+		t.Applications = kept
+	})
+	r := runAudit(t, cfg)
+	if statusOf(r, "corp-sso", "ENTRA-APP-001") != report.StatusCouldNotEvaluate || statusOf(r, "corp-sso", "ENTRA-CRED-001") != report.StatusCouldNotEvaluate {
+		t.Errorf("checks of a missing app must not pass or fail: %+v", r.Results)
+	}
+	found := false
+	for _, g := range r.Gaps {
+		if g.What == "entra.application" && strings.Contains(g.Error, sim.CorpAppID) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("want a gap naming the app, got %+v", r.Gaps)
+	}
+}
