@@ -13,9 +13,11 @@ import (
 // MicrosoftGraphAppID is the appId of the Microsoft Graph API.
 const MicrosoftGraphAppID = "00000003-0000-0000-c000-000000000000"
 
-// RequiredDelegatedPermissions are the Microsoft Graph delegated
+// RequiredDelegatedPermissions returns the Microsoft Graph delegated
 // permissions Cloudflare's Azure AD login needs.
-var RequiredDelegatedPermissions = []string{"email", "offline_access", "openid", "profile", "User.Read", "Directory.Read.All", "GroupMember.Read.All"}
+func RequiredDelegatedPermissions() []string {
+	return []string{"email", "offline_access", "openid", "profile", "User.Read", "Directory.Read.All", "GroupMember.Read.All"}
+}
 
 func appResource(in Input) Resource {
 	a := in.Integration.Application
@@ -48,7 +50,7 @@ func permissionConfigured() Check {
 		}
 		ids := permissionIDs(in.Snapshot.GraphPermissions)
 		var out Outcome
-		for _, name := range RequiredDelegatedPermissions {
+		for _, name := range RequiredDelegatedPermissions() {
 			id, known := ids[strings.ToLower(name)]
 			if known && requested[id] {
 				continue
@@ -112,7 +114,7 @@ func permissionConsented() Check {
 			r.Name = app.ServicePrincipal.DisplayName
 		}
 		var out Outcome
-		for _, name := range RequiredDelegatedPermissions {
+		for _, name := range RequiredDelegatedPermissions() {
 			if admin[strings.ToLower(name)] {
 				continue
 			}
