@@ -4,7 +4,7 @@ BIN      ?= bin/driftd
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build demo test vet fmt-check bench clean
+.PHONY: all build demo test vet fmt-check bench install clean
 
 all: build
 
@@ -24,6 +24,11 @@ vet:
 
 fmt-check:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# Install the binary, the systemd unit and, if absent, /etc/driftd/config.toml.
+# Honours PREFIX (default /usr/local), DESTDIR and UNITDIR; see deploy/install.sh.
+install: build
+	BIN='$(BIN)' sh deploy/install.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

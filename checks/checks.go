@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/driftd/driftd/internal/snapshot"
 )
@@ -82,6 +83,17 @@ type Finding struct {
 	Actual      string `json:"actual"`
 	Remediation string `json:"remediation"`
 	Fingerprint string `json:"fingerprint"`
+	// Suppression is set when a configured suppression covers the finding.
+	Suppression *Suppression `json:"suppression,omitempty"`
+	// Needs is the data the finding was derived from: it resolves only in
+	// a run that read all of it.
+	Needs []snapshot.DataKind `json:"-"`
+}
+
+// Suppression records why a finding is accepted and until when.
+type Suppression struct {
+	Reason  string     `json:"reason"`
+	Expires *time.Time `json:"expires,omitempty"`
 }
 
 // Fingerprint derives a finding's identity from what it is about, never
@@ -99,6 +111,8 @@ func Fingerprint(checkID, integration string, r Resource, setting string) string
 type Input struct {
 	Snapshot    *snapshot.Snapshot
 	Integration *snapshot.Integration
+	// Approved is the integration's approved baseline snapshot, or nil.
+	Approved *snapshot.Snapshot
 }
 
 // Outcome is what a check returns for one integration. NotApplicable, when
@@ -134,6 +148,7 @@ func (c Check) finding(in Input, sev Severity, r Resource, setting, message, exp
 		Actual:      actual,
 		Remediation: c.Remediation,
 		Fingerprint: Fingerprint(c.ID, in.Integration.Name, r, setting),
+		Needs:       c.Needs,
 	}
 }
 
@@ -151,6 +166,7 @@ func All() []Check {
 		idpMatchesEntra(),
 		idpBaseline(),
 		scimBaseline(),
+		driftFromBaseline(),
 	}
 }
 

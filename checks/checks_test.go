@@ -107,6 +107,9 @@ func run(t *testing.T, id string, snap *snapshot.Snapshot) Outcome {
 func TestHealthyPassesEveryCheck(t *testing.T) {
 	for _, c := range All() {
 		out := run(t, c.ID, healthy())
+		if c.ID == "DRIFT-001" {
+			continue // needs an approved baseline; see TestDrift
+		}
 		if len(out.Findings) > 0 || out.NotApplicable != "" {
 			t.Errorf("%s on a healthy snapshot: %+v", c.ID, out)
 		}
@@ -393,12 +396,41 @@ func TestFingerprintStable(t *testing.T) {
 func TestCatalog(t *testing.T) {
 	seen := map[string]bool{}
 	for _, c := range All() {
-		if seen[c.ID] || c.Title == "" || c.Description == "" || c.Remediation == "" || len(c.Needs) == 0 || c.Evaluate == nil || c.Severity == 0 {
+		if seen[c.ID] || c.Title == "" || c.Description == "" || c.Remediation == "" || (len(c.Needs) == 0 && c.ID != "DRIFT-001") || c.Evaluate == nil || c.Severity == 0 {
 			t.Errorf("incomplete or duplicate check %s", c.ID)
 		}
 		seen[c.ID] = true
 	}
-	if len(seen) != 11 {
-		t.Errorf("want 11 checks, got %d", len(seen))
+	if len(seen) != 12 {
+		t.Errorf("want 12 checks, got %d", len(seen))
+	}
+}
+
+func TestDrift(t *testing.T) {
+	c, _ := ByID("DRIFT-001")
+	snap := healthy()
+	if out := c.Evaluate(Input{Snapshot: snap, Integration: &snap.Integrations[0]}); out.NotApplicable == "" {
+		t.Errorf("without a baseline DRIFT-001 does not apply: %+v", out)
+	}
+	approved := healthy()
+	approved.TakenAt = now.Add(-48 * time.Hour)
+	if out := c.Evaluate(Input{Snapshot: snap, Integration: &snap.Integrations[0], Approved: approved}); len(out.Findings) != 0 || out.NotApplicable != "" {
+		t.Errorf("unchanged: %+v", out)
+	}
+	snap.IdentityProviders[1].Prompt = ptr("none")
+	snap.Integrations[0].Application.WebRedirectURIs = append(snap.Integrations[0].Application.WebRedirectURIs, "https://evil.example/callback")
+	out := c.Evaluate(Input{Snapshot: snap, Integration: &snap.Integrations[0], Approved: approved})
+	got := map[string]Finding{}
+	for _, f := range out.Findings {
+		got[f.Setting] = f
+	}
+	if len(got) != 2 {
+		t.Fatalf("want 2 drift findings, got %+v", out.Findings)
+	}
+	if f := got["prompt"]; f.Severity != Medium || f.Expected != `"login"` || f.Actual != `"none"` || len(f.Needs) != 1 || f.Needs[0] != snapshot.CloudflareIdPs {
+		t.Errorf("prompt drift: %+v", f)
+	}
+	if f := got["web.redirectUris"]; f.Severity != High || f.Resource.Kind != KindAppRegistration || f.Needs[0] != snapshot.EntraApplication {
+		t.Errorf("redirect drift: %+v", f)
 	}
 }

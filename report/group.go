@@ -23,6 +23,7 @@ type integrationGroup struct {
 	Name             string
 	Status           string
 	Severities       []severityGroup
+	Suppressed       []checks.Finding
 	CouldNotEvaluate []CheckResult
 }
 
@@ -37,7 +38,7 @@ func group(r *Report) []integrationGroup {
 			for _, c := range checks.All() {
 				cg := checkGroup{CheckID: c.ID, Title: c.Title, Remediation: c.Remediation}
 				for _, f := range r.Findings {
-					if f.Integration == in.Name && f.Severity == sev && f.CheckID == c.ID {
+					if f.Integration == in.Name && f.Severity == sev && f.CheckID == c.ID && f.Suppression == nil {
 						cg.Findings = append(cg.Findings, f)
 						if f.Remediation != "" {
 							cg.Remediation = f.Remediation
@@ -52,6 +53,11 @@ func group(r *Report) []integrationGroup {
 				g.Severities = append(g.Severities, sg)
 			}
 		}
+		for _, f := range r.Findings {
+			if f.Integration == in.Name && f.Suppression != nil {
+				g.Suppressed = append(g.Suppressed, f)
+			}
+		}
 		for _, res := range r.Results {
 			if res.Integration == in.Name && res.Status == StatusCouldNotEvaluate {
 				g.CouldNotEvaluate = append(g.CouldNotEvaluate, res)
@@ -62,11 +68,25 @@ func group(r *Report) []integrationGroup {
 	return out
 }
 
-// countBySeverity returns how many findings each severity has.
-func countBySeverity(findings []checks.Finding) map[checks.Severity]int {
-	out := map[checks.Severity]int{}
+// countBySeverity returns how many unsuppressed findings each severity
+// has, and how many are suppressed.
+func countBySeverity(findings []checks.Finding) (map[checks.Severity]int, int) {
+	out, suppressed := map[checks.Severity]int{}, 0
 	for _, f := range findings {
+		if f.Suppression != nil {
+			suppressed++
+			continue
+		}
 		out[f.Severity]++
 	}
-	return out
+	return out, suppressed
+}
+
+// suppressionNote renders why and until when a finding is suppressed.
+func suppressionNote(s *checks.Suppression) string {
+	note := s.Reason
+	if s.Expires != nil {
+		note += " (until " + s.Expires.UTC().Format("2006-01-02") + ")"
+	}
+	return note
 }

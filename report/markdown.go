@@ -28,6 +28,13 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 				fmt.Fprintf(&b, "\n**Fix:** %s\n\n", mdEscape(cg.Remediation))
 			}
 		}
+		if len(g.Suppressed) > 0 {
+			b.WriteString("### Suppressed\n\n")
+			for _, f := range g.Suppressed {
+				fmt.Fprintf(&b, "- %s: %s — %s\n", f.CheckID, mdEscape(f.Message), mdEscape(suppressionNote(f.Suppression)))
+			}
+			b.WriteString("\n")
+		}
 		if len(g.CouldNotEvaluate) > 0 {
 			b.WriteString("### Could not evaluate\n\n")
 			for _, res := range g.CouldNotEvaluate {

@@ -78,11 +78,12 @@ func (r *Report) Complete() bool {
 	return true
 }
 
-// CountAtOrAbove counts findings of at least the given severity.
+// CountAtOrAbove counts unsuppressed findings of at least the given
+// severity.
 func (r *Report) CountAtOrAbove(min checks.Severity) int {
 	n := 0
 	for _, f := range r.Findings {
-		if f.Severity >= min {
+		if f.Severity >= min && f.Suppression == nil {
 			n++
 		}
 	}

@@ -39,6 +39,8 @@ func sample() *Report {
 			finding("ENTRA-CRED-001", checks.High, app, "k1", `Client secret "cloudflare", hint AbC…, keyId k1 of app registration "Cloudflare Access" expires in 5 days (2026-12-01)`,
 				"valid for more than 30 days", "ends 2026-12-01T09:30:00Z (expires in 5 days)"),
 			finding("CF-IDP-003", checks.Medium, idp, "prompt", `Identity provider "Entra ID" has prompt = "select_account"; the baseline is "login"`, `"login"`, `"select_account"`),
+			suppressed(finding("ENTRA-CRED-002", checks.Medium, app, "c1", `Certificate "CN=legacy", keyId c1 of app registration "Cloudflare Access" expires in 20 days (2026-12-16)`,
+				"valid for more than 30 days", "ends 2026-12-16T09:30:00Z (expires in 20 days)"), "legacy certificate, unused since the move to client secrets", start.Add(60*24*time.Hour)),
 		},
 		Gaps: []Gap{{Integration: "corp-sso", Side: "entra", What: "entra.provisioning", Error: "reading synchronization jobs: HTTP 403 Authorization_RequestDenied: Insufficient privileges to complete the operation."}},
 		Results: []CheckResult{
@@ -47,6 +49,11 @@ func sample() *Report {
 		},
 		Stats: Stats{APIRequests: map[string]int{"graph": 9, "cloudflare": 2, "token": 1}, DurationMS: 1200},
 	}
+}
+
+func suppressed(f checks.Finding, reason string, until time.Time) checks.Finding {
+	f.Suppression = &checks.Suppression{Reason: reason, Expires: &until}
+	return f
 }
 
 func golden(t *testing.T, name string, got []byte) {

@@ -75,6 +75,12 @@ func WriteTable(w io.Writer, r *Report, opts Options) error {
 				fmt.Fprintf(&b, "      %s %s\n", p.paint(ansiDim, "fix:"), cg.Remediation)
 			}
 		}
+		if len(g.Suppressed) > 0 {
+			fmt.Fprintf(&b, "  %s\n", p.paint(ansiDim, "SUPPRESSED"))
+			for _, f := range g.Suppressed {
+				fmt.Fprintf(&b, "    %s  %s %s\n", f.CheckID, f.Message, p.paint(ansiDim, "— "+suppressionNote(f.Suppression)))
+			}
+		}
 		if len(g.CouldNotEvaluate) > 0 {
 			fmt.Fprintf(&b, "  %s\n", p.paint(ansiYellow, "COULD NOT EVALUATE"))
 			for _, res := range g.CouldNotEvaluate {
@@ -100,12 +106,15 @@ func WriteTable(w io.Writer, r *Report, opts Options) error {
 
 // summaryLine is e.g. "2 integrations · 14 findings (3 critical, 5 high) · audit complete".
 func summaryLine(r *Report) string {
-	counts := countBySeverity(r.Findings)
+	counts, suppressed := countBySeverity(r.Findings)
 	var parts []string
 	for sev := checks.Critical; sev >= checks.Low; sev-- {
 		if counts[sev] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[sev], sev))
 		}
+	}
+	if suppressed > 0 {
+		parts = append(parts, fmt.Sprintf("%d suppressed", suppressed))
 	}
 	findings := plural(len(r.Findings), "finding")
 	if len(parts) > 0 {

@@ -14,6 +14,8 @@ import (
 	"github.com/driftd/driftd/checks"
 	"github.com/driftd/driftd/internal/audit"
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/engine"
+	"github.com/driftd/driftd/internal/store"
 	"github.com/driftd/driftd/report"
 )
 
@@ -25,6 +27,9 @@ type checkOptions struct {
 	integrations []string
 	timeout      time.Duration
 	logLevel     slog.Level
+	// stateDir, when set, records the run in that store (and compares
+	// against approved baselines there).
+	stateDir string
 }
 
 func parseCheckFlags(name string, args []string, stderr io.Writer, withConfig bool) (checkOptions, error) {
@@ -37,6 +42,7 @@ func parseCheckFlags(name string, args []string, stderr io.Writer, withConfig bo
 	)
 	if withConfig {
 		fs.StringVar(&opts.configPath, "config", config.DefaultPath, "configuration file")
+		fs.StringVar(&opts.stateDir, "state-dir", "", "record this run in the state store in DIR (as driftd run does)")
 	}
 	fs.DurationVar(&opts.timeout, "timeout", 5*time.Minute, "give up reading after this long")
 	logLevel := fs.String("log-level", "warn", "stderr log level: debug, info, warn or error")
@@ -85,9 +91,24 @@ func runAudit(ctx context.Context, cfg *config.Config, opts checkOptions, stdout
 	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel}))
-	res, err := audit.Run(ctx, cfg, audit.Options{Integrations: opts.integrations, Logger: logger})
-	if err != nil {
-		return exitError, err
+	var res *audit.Result
+	if opts.stateDir != "" {
+		st, err := store.Open(ctx, opts.stateDir)
+		if err != nil {
+			return exitError, err
+		}
+		defer st.Close()
+		eng := &engine.Engine{Store: st, Logger: logger}
+		out, err := eng.RunOnce(ctx, cfg, engine.TriggerCheck, opts.integrations)
+		if err != nil {
+			return exitError, err
+		}
+		res = out.Result
+	} else {
+		var err error
+		if res, err = audit.Run(ctx, cfg, audit.Options{Integrations: opts.integrations, Logger: logger}); err != nil {
+			return exitError, err
+		}
 	}
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return exitError, errors.New("interrupted")

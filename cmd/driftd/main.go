@@ -30,9 +30,15 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 const usage = `driftd audits the Microsoft Entra ID ↔ Cloudflare Zero Trust integration.
 
 Usage:
-  driftd check   [--config FILE] [--format table|json|markdown] [--fail-on SEVERITY] [--integration NAME]
-  driftd checks  [--format table|json]    list the check catalog
-  driftd demo    [--format table|json|markdown]   audit a built-in simulated tenant (no credentials needed)
+  driftd check     [--config FILE] [--format table|json|markdown] [--fail-on SEVERITY]
+                   [--integration NAME] [--state-dir DIR]     audit once
+  driftd run       [--config FILE]                            the scheduled daemon
+  driftd status    [--config FILE]                            recent runs and open findings
+  driftd findings  [--config FILE] [--all] [--format table|json]
+  driftd baseline approve [--config FILE] [--integration NAME] [--from-run ID]
+  driftd diff      [--config FILE] RUN_A RUN_B | --baseline [RUN]
+  driftd checks    [--format table|json]                      the check catalog
+  driftd demo      [--scenario drifted|healthy] [--format …]  audit a built-in simulated tenant
   driftd version
 
 Exit codes of check: 0 no finding at or above --fail-on; 1 findings; 2 configuration
@@ -59,6 +65,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdChecks(rest, stdout, stderr)
 	case "demo":
 		code, err = cmdDemo(ctx, rest, stdout, stderr)
+	case "run":
+		err = cmdRun(ctx, rest, stderr)
+	case "status":
+		err = cmdStatus(ctx, rest, stdout, stderr)
+	case "findings":
+		err = cmdFindings(ctx, rest, stdout, stderr)
+	case "baseline":
+		err = cmdBaseline(ctx, rest, stdout, stderr)
+	case "diff":
+		err = cmdDiff(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "driftd %s\n", versionString())
 	case "help", "-h", "--help":

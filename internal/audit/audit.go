@@ -29,6 +29,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives one line per gap and one per run; nil discards.
 	Logger *slog.Logger
+	// Baselines are the approved snapshots by integration name (for
+	// DRIFT-001); an integration without one is not compared.
+	Baselines map[string]*snapshot.Snapshot
 }
 
 // Result is a finished run.
@@ -76,7 +79,8 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Result, error)
 	snap.Gaps = append(snap.Gaps, cfSnap.Gaps...)
 	sortGaps(snap.Gaps)
 
-	rep := Evaluate(snap)
+	rep := Evaluate(snap, opts.Baselines)
+	Suppress(rep, cfg.Suppress, snap.TakenAt)
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -148,8 +152,9 @@ func sortGaps(gaps []snapshot.Gap) {
 
 // Evaluate runs every check against every integration of snap. A check
 // whose data has a gap is not run: it reports "could not evaluate", so
-// missing data never produces (or clears) a finding.
-func Evaluate(snap *snapshot.Snapshot) *report.Report {
+// missing data never produces (or clears) a finding. approved holds the
+// approved baseline snapshots by integration name (may be nil).
+func Evaluate(snap *snapshot.Snapshot, approved map[string]*snapshot.Snapshot) *report.Report {
 	rep := &report.Report{Version: report.Version, Findings: []checks.Finding{}, Gaps: []report.Gap{}, Results: []report.CheckResult{}}
 	for _, g := range snap.Gaps {
 		rep.Gaps = append(rep.Gaps, report.Gap{Integration: g.Integration, Side: string(g.Side), What: string(g.What), Error: g.Error})
@@ -170,7 +175,7 @@ func Evaluate(snap *snapshot.Snapshot) *report.Report {
 				rep.Results = append(rep.Results, res)
 				continue
 			}
-			out := c.Evaluate(checks.Input{Snapshot: snap, Integration: in})
+			out := c.Evaluate(checks.Input{Snapshot: snap, Integration: in, Approved: approved[in.Name]})
 			switch {
 			case out.NotApplicable != "":
 				res.Status, res.Reason = report.StatusNotApplicable, out.NotApplicable
@@ -185,6 +190,9 @@ func Evaluate(snap *snapshot.Snapshot) *report.Report {
 	}
 	return rep
 }
+
+// DataKinds lists every kind of data the check catalog reads.
+func DataKinds() []snapshot.DataKind { return allKinds(checks.All()) }
 
 func allKinds(catalog []checks.Check) []snapshot.DataKind {
 	seen := map[snapshot.DataKind]bool{}
@@ -210,4 +218,34 @@ func gapKinds(gaps []snapshot.Gap) string {
 		}
 	}
 	return strings.Join(kinds, ", ")
+}
+
+// Suppress marks the findings that an active suppression covers. Expired
+// suppressions no longer apply.
+func Suppress(rep *report.Report, rules []config.Suppression, now time.Time) {
+	for i := range rep.Findings {
+		f := &rep.Findings[i]
+		for _, rule := range rules {
+			if !Covers(rule, *f, now) {
+				continue
+			}
+			s := &checks.Suppression{Reason: rule.Reason}
+			if !rule.ExpiresAt.IsZero() {
+				exp := rule.ExpiresAt
+				s.Expires = &exp
+			}
+			f.Suppression = s
+			break
+		}
+	}
+}
+
+// Covers reports whether a suppression rule applies to f at now.
+func Covers(rule config.Suppression, f checks.Finding, now time.Time) bool {
+	if !rule.ExpiresAt.IsZero() && !now.Before(rule.ExpiresAt) {
+		return false
+	}
+	return rule.Check == f.CheckID &&
+		(rule.Integration == "" || rule.Integration == f.Integration) &&
+		(rule.Resource == "" || strings.EqualFold(rule.Resource, f.Resource.ID))
 }

@@ -9,6 +9,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
+	"github.com/robfig/cron/v3"
 
 	"github.com/driftd/driftd/internal/snapshot"
 )
@@ -27,6 +30,8 @@ const (
 	DefaultGraphURL      = "https://graph.microsoft.com/v1.0"
 	DefaultCloudflareAPI = "https://api.cloudflare.com/client/v4/"
 	DefaultPath          = "/etc/driftd/config.toml"
+	DefaultSchedule      = "@every 1h"
+	DefaultStateDir      = "/var/lib/driftd"
 )
 
 // Entra authentication methods for driftd's own app registration.
@@ -43,6 +48,39 @@ type Config struct {
 	Cloudflare   Cloudflare    `toml:"cloudflare"`
 	Expiry       Expiry        `toml:"expiry"`
 	Integrations []Integration `toml:"integration"`
+	Daemon       Daemon        `toml:"daemon"`
+	Suppress     []Suppression `toml:"suppress"`
+}
+
+// Daemon configures `driftd run` and where every command keeps state.
+type Daemon struct {
+	// Schedule is a cron spec ("0 * * * *") or a descriptor ("@hourly",
+	// "@every 1h").
+	Schedule   string   `toml:"schedule"`
+	RunTimeout Duration `toml:"run_timeout"`
+	// Jitter delays each scheduled run by a random duration up to this.
+	Jitter          Duration `toml:"jitter"`
+	StateDir        string   `toml:"state_dir"`
+	RetainSnapshots int      `toml:"retain_snapshots"`
+	// Listen, when set, serves /healthz and /readyz on this address.
+	Listen    string `toml:"listen"`
+	LogFormat string `toml:"log_format"`
+	LogLevel  string `toml:"log_level"`
+}
+
+// Suppression silences findings of a check (optionally of one integration
+// or resource) for a stated reason, optionally until a date.
+type Suppression struct {
+	Check       string `toml:"check"`
+	Integration string `toml:"integration"`
+	Resource    string `toml:"resource"`
+	Reason      string `toml:"reason"`
+	// Expires is a date ("2027-01-31", the suppression ends at the start
+	// of that day, UTC) or an RFC 3339 time.
+	Expires string `toml:"expires"`
+
+	// ExpiresAt is Expires parsed; zero means never.
+	ExpiresAt time.Time `toml:"-"`
 }
 
 // Entra is how driftd reads the tenant: with its own read-only app
@@ -122,6 +160,30 @@ func LoadWith(path string, env Environment) (*Config, error) {
 	return cfg, nil
 }
 
+// LoadForState loads only what the state commands (status, findings,
+// diff, baseline) need: [daemon] and [[suppress]]. Credentials are not
+// resolved, so an operator can inspect state without the service's
+// secrets in the environment.
+func LoadForState(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := Parse(data, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Daemon.validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for i := range cfg.Suppress {
+		if err := cfg.Suppress[i].validate(i, cfg); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	return cfg, nil
+}
+
 // Parse decodes TOML strictly (unknown keys are errors) and applies
 // defaults. It does not resolve secrets or validate.
 func Parse(data []byte, name string) (*Config, error) {
@@ -174,6 +236,25 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Expiry.Critical == 0 {
 		c.Expiry.Critical = Duration(7 * 24 * time.Hour)
+	}
+	d := &c.Daemon
+	if d.Schedule == "" {
+		d.Schedule = DefaultSchedule
+	}
+	if d.RunTimeout == 0 {
+		d.RunTimeout = Duration(10 * time.Minute)
+	}
+	if d.StateDir == "" {
+		d.StateDir = DefaultStateDir
+	}
+	if d.RetainSnapshots == 0 {
+		d.RetainSnapshots = 50
+	}
+	if d.LogFormat == "" {
+		d.LogFormat = "text"
+	}
+	if d.LogLevel == "" {
+		d.LogLevel = "info"
 	}
 }
 
@@ -364,6 +445,79 @@ func (c *Config) Validate() error {
 		if n := in.Baseline.EmailClaimName; n != nil && strings.TrimSpace(*n) == "" {
 			return fmt.Errorf("%s.baseline.email_claim_name: must not be empty (remove the key to leave it unchecked)", at)
 		}
+	}
+	if err := c.Daemon.validate(); err != nil {
+		return err
+	}
+	for i := range c.Suppress {
+		if err := c.Suppress[i].validate(i, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d Daemon) validate() error {
+	if _, err := ParseSchedule(d.Schedule); err != nil {
+		return fmt.Errorf("daemon.schedule: %q is not a cron spec or descriptor (e.g. \"@every 1h\", \"0 * * * *\"): %v", d.Schedule, err)
+	}
+	if d.RunTimeout <= 0 {
+		return errors.New("daemon.run_timeout: must be a positive duration such as \"10m\"")
+	}
+	if d.Jitter < 0 {
+		return errors.New("daemon.jitter: must not be negative")
+	}
+	if !filepath.IsAbs(d.StateDir) {
+		return fieldErr("daemon.state_dir", d.StateDir, "must be an absolute path")
+	}
+	if d.RetainSnapshots < 1 {
+		return fmt.Errorf("daemon.retain_snapshots: %d must be at least 1", d.RetainSnapshots)
+	}
+	if d.Listen != "" {
+		if _, _, err := net.SplitHostPort(d.Listen); err != nil {
+			return fieldErr("daemon.listen", d.Listen, "must be host:port, e.g. \"127.0.0.1:9464\"")
+		}
+	}
+	if d.LogFormat != "text" && d.LogFormat != "json" {
+		return fieldErr("daemon.log_format", d.LogFormat, "must be text or json")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(d.LogLevel)); err != nil {
+		return fieldErr("daemon.log_level", d.LogLevel, "must be debug, info, warn or error")
+	}
+	return nil
+}
+
+// ParseSchedule parses daemon.schedule.
+func ParseSchedule(spec string) (cron.Schedule, error) {
+	return cron.ParseStandard(spec)
+}
+
+// checkIDPattern matches catalog IDs such as ENTRA-PERM-001 or DRIFT-001.
+var checkIDPattern = regexp.MustCompile(`^[A-Z]+(-[A-Z]+)*-[0-9]{3}$`)
+
+func (s *Suppression) validate(i int, c *Config) error {
+	at := fmt.Sprintf("suppress[%d]", i)
+	if !checkIDPattern.MatchString(s.Check) {
+		return fieldErr(at+".check", s.Check, "must be a check ID such as \"ENTRA-SCIM-002\" (see driftd checks)")
+	}
+	if s.Integration != "" {
+		if _, ok := c.Integration(s.Integration); !ok {
+			return fieldErr(at+".integration", s.Integration, "is not the name of a configured integration")
+		}
+	}
+	if strings.TrimSpace(s.Reason) == "" {
+		return fmt.Errorf("%s.reason: required; say why the finding is accepted", at)
+	}
+	if s.Expires != "" {
+		t, err := time.Parse("2006-01-02", s.Expires)
+		if err != nil {
+			t, err = time.Parse(time.RFC3339, s.Expires)
+		}
+		if err != nil {
+			return fieldErr(at+".expires", s.Expires, "must be a date (2027-01-31) or an RFC 3339 time")
+		}
+		s.ExpiresAt = t.UTC()
 	}
 	return nil
 }

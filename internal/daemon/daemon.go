@@ -1,0 +1,318 @@
+// Package daemon is `driftd run`: it audits on a schedule, never two runs
+// at once, records every run in the store, reloads its configuration on
+// request and tells systemd how it is doing.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/engine"
+	"github.com/driftd/driftd/internal/store"
+)
+
+// Options configure a daemon.
+type Options struct {
+	// ConfigPath is re-read on every reload.
+	ConfigPath string
+	// Config is the already loaded configuration from ConfigPath.
+	Config *config.Config
+	// Reload receives one value per reload request (SIGHUP).
+	Reload <-chan struct{}
+	// LogOutput receives the structured log (stderr in production).
+	LogOutput io.Writer
+	// Systemd receives sd_notify states; nil means the real socket from
+	// $NOTIFY_SOCKET (a no-op outside systemd).
+	Systemd Notifier
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Daemon is a running scheduler. Its state is owned by the Run loop.
+type Daemon struct {
+	opts    Options
+	cfg     *config.Config
+	sched   cron.Schedule
+	logger  *slog.Logger
+	store   *store.Store
+	systemd Notifier
+	now     func() time.Time
+
+	mu           sync.Mutex // guards the fields below, read by the health server
+	lastFinished time.Time
+	lastStatus   string
+	interval     time.Duration
+	skipped      int
+}
+
+// New validates the options and opens the store.
+func New(ctx context.Context, opts Options) (*Daemon, error) {
+	if opts.Config == nil {
+		return nil, errors.New("daemon: no configuration")
+	}
+	if opts.LogOutput == nil {
+		opts.LogOutput = os.Stderr
+	}
+	d := &Daemon{opts: opts, systemd: opts.Systemd, now: opts.Now}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.systemd == nil {
+		d.systemd = SystemdNotifier{}
+	}
+	if err := d.apply(opts.Config); err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, opts.Config.Daemon.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	d.store = st
+	return d, nil
+}
+
+// apply makes cfg the running configuration.
+func (d *Daemon) apply(cfg *config.Config) error {
+	sched, err := config.ParseSchedule(cfg.Daemon.Schedule)
+	if err != nil {
+		return fmt.Errorf("daemon.schedule: %w", err)
+	}
+	d.cfg, d.sched = cfg, sched
+	d.logger = NewLogger(d.opts.LogOutput, cfg.Daemon)
+	now := d.now()
+	first := sched.Next(now)
+	d.mu.Lock()
+	d.interval = sched.Next(first).Sub(first)
+	d.mu.Unlock()
+	return nil
+}
+
+// NewLogger builds the daemon's structured logger from [daemon] settings.
+func NewLogger(w io.Writer, c config.Daemon) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.LogLevel)) // validated with the config
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// runResult is what a finished run reports to the loop.
+type runResult struct {
+	outcome engine.Outcome
+	err     error
+	started time.Time
+}
+
+// Run schedules audits until ctx is cancelled. On cancellation it cancels
+// the current run, waits for it to be recorded and returns nil.
+func (d *Daemon) Run(ctx context.Context) error {
+	defer d.store.Close()
+	stopHealth, err := d.serveHealth()
+	if err != nil {
+		return err
+	}
+	defer stopHealth()
+
+	d.systemd.Notify(StateReady)
+	d.logger.Info("driftd started", "schedule", d.cfg.Daemon.Schedule, "state_dir", d.cfg.Daemon.StateDir,
+		"integrations", len(d.cfg.Integrations), "store", d.store.Path())
+
+	var (
+		done       = make(chan runResult, 1)
+		running    bool
+		runStarted time.Time
+		cancelRun  context.CancelFunc = func() {}
+	)
+	start := func(trigger string) {
+		running, runStarted = true, d.now()
+		cfg := d.cfg
+		runCtx, cancel := context.WithTimeout(ctx, time.Duration(cfg.Daemon.RunTimeout))
+		cancelRun = cancel
+		eng := &engine.Engine{Store: d.store, Logger: d.logger, Now: d.now}
+		go func() {
+			defer cancel()
+			out, err := eng.RunOnce(runCtx, cfg, trigger, nil)
+			done <- runResult{outcome: out, err: err, started: runStarted}
+		}()
+	}
+
+	timer := time.NewTimer(d.untilNext())
+	defer timer.Stop()
+	var watchdog <-chan time.Time
+	if interval, ok := d.systemd.WatchdogInterval(); ok {
+		t := time.NewTicker(interval / 2)
+		defer t.Stop()
+		watchdog = t.C
+	}
+
+	start(engine.TriggerStartup)
+	for {
+		select {
+		case <-ctx.Done():
+			d.systemd.Notify(StateStopping)
+			if running {
+				d.logger.Info("shutting down: cancelling the current run")
+				cancelRun()
+				d.finished(<-done)
+			}
+			d.logger.Info("driftd stopped")
+			return nil
+
+		case <-timer.C:
+			if running {
+				d.mu.Lock()
+				d.skipped++
+				skipped := d.skipped
+				d.mu.Unlock()
+				d.logger.Warn("skipping a scheduled run: the previous run is still going", "running_since", runStarted.UTC().Format(time.RFC3339), "skipped_total", skipped)
+			} else {
+				start(engine.TriggerSchedule)
+			}
+			timer.Reset(d.untilNext())
+
+		case res := <-done:
+			running = false
+			d.finished(res)
+
+		case <-d.opts.Reload:
+			d.systemd.Notify(StateReloading)
+			d.reload()
+			d.systemd.Notify(StateReady)
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+			timer.Reset(d.untilNext())
+
+		case <-watchdog:
+			// Ping only while healthy: a run stuck past its own timeout
+			// means something is wedged, and systemd should restart us.
+			if !running || d.now().Sub(runStarted) < time.Duration(d.cfg.Daemon.RunTimeout)+time.Minute {
+				d.systemd.Notify(StateWatchdog)
+			}
+		}
+	}
+}
+
+// untilNext is the wait until the next scheduled run, plus jitter.
+func (d *Daemon) untilNext() time.Duration {
+	now := d.now()
+	wait := d.sched.Next(now).Sub(now)
+	if j := time.Duration(d.cfg.Daemon.Jitter); j > 0 {
+		wait += rand.N(j)
+	}
+	if wait < 0 {
+		wait = 0
+	}
+	return wait
+}
+
+// finished logs a run's outcome, one line, and updates readiness.
+func (d *Daemon) finished(res runResult) {
+	run := res.outcome.Recorded.Run
+	d.mu.Lock()
+	d.lastFinished, d.lastStatus = d.now(), run.Status
+	d.mu.Unlock()
+	if res.err != nil && run.ID == 0 {
+		d.logger.Error("run failed and could not be recorded", "error", res.err)
+		return
+	}
+	attrs := []any{"run_id", run.ID, "status", run.Status, "trigger", run.Trigger, "findings", run.Findings,
+		"opened", run.Opened, "resolved", run.Resolved, "gaps", run.Gaps, "api_requests", run.APIRequests,
+		"duration_ms", run.FinishedAt.Sub(run.StartedAt).Milliseconds()}
+	switch {
+	case res.err != nil:
+		d.logger.Error("run failed", append(attrs, "error", res.err)...)
+	case run.Status == store.RunIncomplete:
+		d.logger.Warn("run incomplete", attrs...)
+	default:
+		d.logger.Info("run finished", attrs...)
+	}
+	for _, s := range d.cfg.Suppress {
+		if !s.ExpiresAt.IsZero() && !d.now().Before(s.ExpiresAt) && s.ExpiresAt.After(res.started.Add(-d.intervalValue())) {
+			d.logger.Warn("suppression expired and no longer applies", "check", s.Check, "integration", s.Integration,
+				"resource", s.Resource, "expired", s.ExpiresAt.Format(time.RFC3339))
+		}
+	}
+}
+
+func (d *Daemon) intervalValue() time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.interval
+}
+
+// reload re-reads the configuration; an invalid one is rejected with one
+// log line and the running configuration stays.
+func (d *Daemon) reload() {
+	cfg, err := config.Load(d.opts.ConfigPath)
+	if err != nil {
+		d.logger.Error("reload rejected, keeping the running configuration", "error", err.Error())
+		return
+	}
+	if cfg.Daemon.StateDir != d.cfg.Daemon.StateDir {
+		d.logger.Warn("daemon.state_dir changed; it takes effect after a restart", "running", d.cfg.Daemon.StateDir, "configured", cfg.Daemon.StateDir)
+		cfg.Daemon.StateDir = d.cfg.Daemon.StateDir
+	}
+	if cfg.Daemon.Listen != d.cfg.Daemon.Listen {
+		d.logger.Warn("daemon.listen changed; it takes effect after a restart", "running", d.cfg.Daemon.Listen, "configured", cfg.Daemon.Listen)
+		cfg.Daemon.Listen = d.cfg.Daemon.Listen
+	}
+	if err := d.apply(cfg); err != nil {
+		d.logger.Error("reload rejected, keeping the running configuration", "error", err.Error())
+		return
+	}
+	d.logger.Info("configuration reloaded", "schedule", cfg.Daemon.Schedule, "integrations", len(cfg.Integrations))
+}
+
+// serveHealth starts the optional /healthz and /readyz listener.
+func (d *Daemon) serveHealth() (stop func(), err error) {
+	addr := d.cfg.Daemon.Listen
+	if addr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("daemon.listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		d.mu.Lock()
+		last, status, interval := d.lastFinished, d.lastStatus, d.interval
+		d.mu.Unlock()
+		switch {
+		case last.IsZero():
+			http.Error(w, "no run has finished yet", http.StatusServiceUnavailable)
+		case d.now().Sub(last) > 2*interval:
+			http.Error(w, fmt.Sprintf("last run finished %s ago, more than twice the schedule interval", d.now().Sub(last).Round(time.Second)), http.StatusServiceUnavailable)
+		default:
+			fmt.Fprintf(w, "ok: last run %s at %s\n", status, last.UTC().Format(time.RFC3339))
+		}
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}

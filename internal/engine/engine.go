@@ -1,0 +1,108 @@
+// Package engine runs one audit and records it: approved baselines in,
+// audit, finding lifecycle out. `driftd run` calls it on a schedule and
+// `driftd check --state-dir` once.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/driftd/driftd/internal/audit"
+	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/snapshot"
+	"github.com/driftd/driftd/internal/store"
+)
+
+// Triggers say why a run happened.
+const (
+	TriggerStartup  = "startup"
+	TriggerSchedule = "schedule"
+	TriggerCheck    = "check"
+)
+
+// persistTimeout bounds recording a run, which happens even when the run
+// itself was cancelled (shutdown): what was observed is never dropped.
+const persistTimeout = 30 * time.Second
+
+// Engine runs audits against a store.
+type Engine struct {
+	Store  *store.Store
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	// auditFunc replaces audit.Run in tests that need a run to panic.
+	auditFunc func(context.Context, *config.Config, audit.Options) (*audit.Result, error)
+}
+
+// Outcome is one recorded run.
+type Outcome struct {
+	// Result is nil when the run failed before producing a report.
+	Result   *audit.Result
+	Recorded store.Recorded
+}
+
+// RunOnce audits cfg's integrations (all, or the named ones) and records
+// the run. A panic inside the audit is recovered and recorded as a failed
+// run. The returned error is about recording, or a run that could not
+// start; both are also recorded when possible.
+func (e *Engine) RunOnce(ctx context.Context, cfg *config.Config, trigger string, integrations []string) (Outcome, error) {
+	now := e.Now
+	if now == nil {
+		now = time.Now
+	}
+	logger := e.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	started := now().UTC()
+
+	baselines, err := e.Store.Baselines(ctx)
+	if err != nil {
+		return Outcome{}, err
+	}
+	approved := map[string]*snapshot.Snapshot{}
+	for name, b := range baselines {
+		approved[name] = b.Snapshot
+	}
+
+	res, runErr := e.audit(ctx, cfg, audit.Options{Integrations: integrations, Now: now, Logger: logger, Baselines: approved})
+	rec := store.RunRecord{StartedAt: started, FinishedAt: now().UTC(), Trigger: trigger}
+	if runErr != nil {
+		rec.Error = runErr.Error()
+	} else {
+		rec.Report, rec.Snapshot = res.Report, res.Snapshot
+		rec.StartedAt, rec.FinishedAt = res.Report.StartedAt, res.Report.FinishedAt
+	}
+
+	persistCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
+	defer cancel()
+	recorded, err := e.Store.RecordRun(persistCtx, rec, cfg.Daemon.RetainSnapshots)
+	if err != nil {
+		return Outcome{Result: res}, fmt.Errorf("recording the run: %w", err)
+	}
+	if runErr != nil {
+		return Outcome{Recorded: recorded}, runErr
+	}
+	return Outcome{Result: res, Recorded: recorded}, nil
+}
+
+// audit runs the audit, turning a panic into an error so one bad run
+// never takes the daemon down.
+func (e *Engine) audit(ctx context.Context, cfg *config.Config, opts audit.Options) (res *audit.Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if e.Logger != nil {
+				e.Logger.Error("audit panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			}
+			res, err = nil, fmt.Errorf("audit panicked: %v", r)
+		}
+	}()
+	if e.auditFunc != nil {
+		return e.auditFunc(ctx, cfg, opts)
+	}
+	return audit.Run(ctx, cfg, opts)
+}

@@ -1,0 +1,232 @@
+package engine
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/driftd/driftd/internal/audit"
+	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/demo"
+	"github.com/driftd/driftd/internal/sim"
+	"github.com/driftd/driftd/internal/store"
+)
+
+type harness struct {
+	t     *testing.T
+	env   *demo.Environment
+	cfg   *config.Config
+	store *store.Store
+	eng   *Engine
+	now   time.Time
+}
+
+func newHarness(t *testing.T, scenario string) *harness {
+	t.Helper()
+	t.Setenv("CLOUDFLARE_BASE_URL", "https://cloudflare-env.invalid/")
+	now := time.Now()
+	env, err := demo.Start(t.TempDir(), scenario, now, sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Close)
+	cfg, err := config.Load(env.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return &harness{t: t, env: env, cfg: cfg, store: st, eng: &Engine{Store: st}, now: now}
+}
+
+func (h *harness) run() Outcome {
+	h.t.Helper()
+	out, err := h.eng.RunOnce(context.Background(), h.cfg, TriggerSchedule, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return out
+}
+
+// setScenario replaces the simulated tenant's state.
+func (h *harness) setScenario(build func(time.Time) *sim.Tenant) {
+	h.env.Server.Update(func(t *sim.Tenant) { *t = *build(h.now) })
+}
+
+func (h *harness) findings(all bool) map[string]store.Finding {
+	h.t.Helper()
+	fs, err := h.store.Findings(context.Background(), all)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	out := map[string]store.Finding{}
+	for _, f := range fs {
+		out[f.Fingerprint] = f
+	}
+	return out
+}
+
+func events(tr []store.Transition, kind string) int {
+	n := 0
+	for _, t := range tr {
+		if t.Event == kind {
+			n++
+		}
+	}
+	return n
+}
+
+func TestLifecycleOverConsecutiveRuns(t *testing.T) {
+	h := newHarness(t, demo.ScenarioHealthy)
+	if out := h.run(); len(out.Recorded.Transitions) != 0 || out.Recorded.Run.Status != store.RunComplete {
+		t.Fatalf("healthy run: %+v", out.Recorded)
+	}
+
+	// Drift introduced: every finding opens once.
+	h.setScenario(sim.Drifted)
+	first := h.run()
+	opened := events(first.Recorded.Transitions, store.EventOpened)
+	if opened == 0 || opened != len(first.Result.Report.Findings) {
+		t.Fatalf("drift: opened %d of %d findings", opened, len(first.Result.Report.Findings))
+	}
+	before := h.findings(false)
+
+	// Still there: same fingerprints, last_seen advances, nothing new.
+	second := h.run()
+	if len(second.Recorded.Transitions) != 0 {
+		t.Fatalf("unchanged drift produced transitions: %+v", second.Recorded.Transitions)
+	}
+	after := h.findings(false)
+	if len(after) != len(before) {
+		t.Fatalf("open findings %d → %d", len(before), len(after))
+	}
+	for fp, f := range after {
+		b, ok := before[fp]
+		if !ok || !f.LastSeen.After(b.LastSeen) || !f.FirstSeen.Equal(b.FirstSeen) || f.Occurrences != 2 {
+			t.Errorf("%s %s: first %v→%v last %v→%v occurrences %d", f.CheckID, fp, b.FirstSeen, f.FirstSeen, b.LastSeen, f.LastSeen, f.Occurrences)
+		}
+	}
+
+	// Fixed: everything resolves.
+	h.setScenario(sim.Healthy)
+	third := h.run()
+	if got := events(third.Recorded.Transitions, store.EventResolved); got != len(before) {
+		t.Errorf("fixed: resolved %d of %d", got, len(before))
+	}
+	if open := h.findings(false); len(open) != 0 {
+		t.Errorf("still open after the fix: %d", len(open))
+	}
+
+	// Broken again, fixed again: one entry per fingerprint, reopened then resolved.
+	h.setScenario(sim.Drifted)
+	fourth := h.run()
+	if got := events(fourth.Recorded.Transitions, store.EventReopened); got != len(before) {
+		t.Errorf("reintroduced: reopened %d of %d", got, len(before))
+	}
+	h.setScenario(sim.Healthy)
+	h.run()
+	all := h.findings(true)
+	if len(all) != len(before) {
+		t.Errorf("want one entry per fingerprint (%d), got %d", len(before), len(all))
+	}
+	for fp, f := range all {
+		if f.State != store.StateResolved || f.Reopened != 1 || f.Occurrences != 3 {
+			t.Errorf("%s: state %s reopened %d occurrences %d", f.CheckID, f.State, f.Reopened, f.Occurrences)
+		}
+		evs, err := h.store.Events(context.Background(), fp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for _, e := range evs {
+			kinds = append(kinds, e.Event)
+		}
+		if len(kinds) != 4 || kinds[0] != "opened" || kinds[1] != "resolved" || kinds[2] != "reopened" || kinds[3] != "resolved" {
+			t.Errorf("%s events %v", f.CheckID, kinds)
+		}
+	}
+}
+
+func TestGapKeepsItsFindingsOpen(t *testing.T) {
+	h := newHarness(t, demo.ScenarioDrifted)
+	h.run()
+	open := h.findings(false)
+	scim := 0
+	for _, f := range open {
+		if f.CheckID == "ENTRA-SCIM-001" || f.CheckID == "ENTRA-SCIM-002" {
+			scim++
+		}
+	}
+	if scim != 2 {
+		t.Fatalf("want the two SCIM findings open, got %d", scim)
+	}
+
+	// Everything fixed, but synchronization cannot be read.
+	h.setScenario(sim.Healthy)
+	h.env.Server.InjectFault(sim.Fault{Service: "graph", PathContains: "/synchronization", Status: 403})
+	out := h.run()
+	if out.Recorded.Run.Status != store.RunIncomplete {
+		t.Errorf("run status %s, want incomplete", out.Recorded.Run.Status)
+	}
+	still := h.findings(false)
+	if len(still) != 2 {
+		t.Errorf("want exactly the 2 SCIM findings open, got %d", len(still))
+	}
+	for _, f := range still {
+		if f.CheckID != "ENTRA-SCIM-001" && f.CheckID != "ENTRA-SCIM-002" {
+			t.Errorf("%s stayed open though its data was read", f.CheckID)
+		}
+	}
+	if got := events(out.Recorded.Transitions, store.EventResolved); got != len(open)-2 {
+		t.Errorf("resolved %d, want %d", got, len(open)-2)
+	}
+
+	// Readable again: they resolve.
+	h.env.Server.ClearFaults()
+	h.run()
+	if n := len(h.findings(false)); n != 0 {
+		t.Errorf("%d findings open after a complete healthy run", n)
+	}
+}
+
+func TestNothingResolvesWhenNothingCanBeRead(t *testing.T) {
+	h := newHarness(t, demo.ScenarioDrifted)
+	h.run()
+	open := len(h.findings(false))
+	h.setScenario(sim.Healthy)
+	// Denied everywhere (denials are not retried, so the test is quick).
+	h.env.Server.InjectFault(sim.Fault{Service: "token", Status: 401})
+	h.env.Server.InjectFault(sim.Fault{Service: "graph", Status: 403})
+	h.env.Server.InjectFault(sim.Fault{Service: "cloudflare", Status: 403})
+	out := h.run()
+	if out.Recorded.Run.Status != store.RunIncomplete || len(out.Recorded.Transitions) != 0 {
+		t.Errorf("unreadable run: status %s, transitions %d", out.Recorded.Run.Status, len(out.Recorded.Transitions))
+	}
+	if n := len(h.findings(false)); n != open {
+		t.Errorf("open findings %d → %d", open, n)
+	}
+}
+
+func TestPanicIsAFailedRun(t *testing.T) {
+	h := newHarness(t, demo.ScenarioHealthy)
+	h.run()
+	h.eng.auditFunc = func(context.Context, *config.Config, audit.Options) (*audit.Result, error) {
+		var m map[string]int
+		m["boom"]++ // a nil-map write: a real runtime panic
+		return nil, nil
+	}
+	_, err := h.eng.RunOnce(context.Background(), h.cfg, TriggerSchedule, nil)
+	if err == nil {
+		t.Fatal("want an error from a panicking run")
+	}
+	runs, err := h.store.Runs(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || runs[0].Status != store.RunFailed || runs[0].Error == "" {
+		t.Errorf("want a recorded failed run, got %+v", runs)
+	}
+}
