@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/driftd/driftd/internal/demo"
+	"github.com/driftd/driftd/internal/sim"
+	"github.com/driftd/driftd/internal/store"
+)
+
+// TestMain lets the test binary act as the driftd binary in a child
+// process: the crash tests run the real program, signals and all.
+func TestMain(m *testing.M) {
+	if os.Getenv("DRIFTD_TEST_AS_DRIFTD") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// daemonConfig starts the simulator and writes a config with a fast
+// schedule and its own state directory.
+func daemonConfig(t *testing.T, schedule string) (*demo.Environment, string) {
+	t.Helper()
+	t.Setenv("CLOUDFLARE_BASE_URL", "https://cloudflare-env.invalid/")
+	env, err := demo.Start(t.TempDir(), demo.ScenarioDrifted, time.Now(), sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Close)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	f, err := os.OpenFile(env.ConfigPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "\n[daemon]\nschedule = %q\nstate_dir = %q\n", schedule, stateDir)
+	f.Close()
+	return env, stateDir
+}
+
+func startChild(t *testing.T, configPath string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "run", "--config", configPath)
+	cmd.Env = append(os.Environ(), "DRIFTD_TEST_AS_DRIFTD=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// committed reads what the store holds right now.
+func committed(t *testing.T, stateDir string) (runs map[int64]store.Run, findings map[string]store.Finding) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(stateDir, store.FileName)); err != nil {
+		return map[int64]store.Run{}, map[string]store.Finding{}
+	}
+	st, err := store.Open(context.Background(), stateDir)
+	if err != nil {
+		t.Fatalf("opening the store: %v", err)
+	}
+	defer st.Close()
+	if err := st.IntegrityCheck(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := st.Runs(context.Background(), 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := st.Findings(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, findings = map[int64]store.Run{}, map[string]store.Finding{}
+	for _, r := range rs {
+		runs[r.ID] = r
+	}
+	for _, f := range fs {
+		findings[f.Fingerprint] = f
+	}
+	return runs, findings
+}
+
+func TestKillLoopLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kill loop skipped in -short mode")
+	}
+	env, stateDir := daemonConfig(t, "@every 1s")
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 42))
+	const iterations = 20
+	for i := 0; i < iterations; i++ {
+		// Alternate the tenant so runs open and resolve findings.
+		if i%3 == 1 {
+			env.Server.Update(func(tn *sim.Tenant) { *tn = *sim.Healthy(time.Now()) })
+		} else {
+			env.Server.Update(func(tn *sim.Tenant) { *tn = *sim.Drifted(time.Now()) })
+		}
+		child := startChild(t, env.ConfigPath)
+		time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
+		runsBefore, findingsBefore := committed(t, stateDir)
+		if err := child.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = child.Wait()
+
+		runsAfter, findingsAfter := committed(t, stateDir)
+		for id, r := range runsBefore {
+			after, ok := runsAfter[id]
+			if !ok || after.Status != r.Status || after.Opened != r.Opened || after.Resolved != r.Resolved {
+				t.Fatalf("iteration %d: run %d committed before the kill changed or vanished: %+v → %+v", i, id, r, after)
+			}
+		}
+		for fp, f := range findingsBefore {
+			after, ok := findingsAfter[fp]
+			if !ok || after.LastRunID < f.LastRunID || after.Occurrences < f.Occurrences {
+				t.Fatalf("iteration %d: finding %s committed before the kill was lost or went back", i, fp)
+			}
+		}
+	}
+	runs, _ := committed(t, stateDir)
+	if len(runs) < iterations/2 {
+		t.Errorf("only %d runs recorded over %d iterations", len(runs), iterations)
+	}
+}
+
+func TestSIGTERMExitsCleanly(t *testing.T) {
+	env, stateDir := daemonConfig(t, "@every 1s")
+	child := startChild(t, env.ConfigPath)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if runs, _ := committed(t, stateDir); len(runs) >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = child.Process.Kill()
+			t.Fatal("no run recorded")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	start := time.Now()
+	if err := child.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- child.Wait() }()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Errorf("driftd run exited with %v after SIGTERM, want status 0", err)
+		}
+		if took := time.Since(start); took > 30*time.Second {
+			t.Errorf("exit took %s", took)
+		}
+	case <-time.After(30 * time.Second):
+		_ = child.Process.Kill()
+		t.Fatal("driftd run did not exit within 30 s of SIGTERM")
+	}
+	// The store is intact and the run that was cancelled was recorded.
+	committed(t, stateDir)
+}

@@ -1,0 +1,286 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/demo"
+	"github.com/driftd/driftd/internal/sim"
+	"github.com/driftd/driftd/internal/store"
+)
+
+// syncBuffer is a log sink safe for the daemon's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// notifySocket listens where $NOTIFY_SOCKET points, as systemd does, and
+// collects the states the daemon sends.
+type notifySocket struct {
+	mu     sync.Mutex
+	states []string
+}
+
+func listenNotify(t *testing.T) *notifySocket {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	t.Setenv("NOTIFY_SOCKET", path)
+	ns := &notifySocket{}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			ns.mu.Lock()
+			ns.states = append(ns.states, string(buf[:n]))
+			ns.mu.Unlock()
+		}
+	}()
+	return ns
+}
+
+func (n *notifySocket) all() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.states...)
+}
+
+type fixture struct {
+	t          *testing.T
+	env        *demo.Environment
+	configPath string
+	stateDir   string
+	logs       *syncBuffer
+	reload     chan struct{}
+	cancel     context.CancelFunc
+	done       chan error
+}
+
+// daemonSection renders a [daemon] table.
+func daemonSection(schedule, stateDir, listen string) string {
+	s := fmt.Sprintf("\n[daemon]\nschedule = %q\nrun_timeout = \"30s\"\nstate_dir = %q\nlog_level = \"debug\"\n", schedule, stateDir)
+	if listen != "" {
+		s += fmt.Sprintf("listen = %q\n", listen)
+	}
+	return s
+}
+
+func (f *fixture) writeConfig(extra string) {
+	f.t.Helper()
+	base, err := os.ReadFile(f.configPath + ".base")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(f.configPath, append(base, extra...), 0o600); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func startDaemon(t *testing.T, opts sim.Options, schedule, listen string) *fixture {
+	t.Helper()
+	t.Setenv("CLOUDFLARE_BASE_URL", "https://cloudflare-env.invalid/")
+	env, err := demo.Start(t.TempDir(), demo.ScenarioDrifted, time.Now(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Close)
+	f := &fixture{t: t, env: env, configPath: env.ConfigPath, stateDir: t.TempDir(), logs: &syncBuffer{}, reload: make(chan struct{}, 1), done: make(chan error, 1)}
+	base, err := os.ReadFile(env.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(env.ConfigPath+".base", base, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.writeConfig(daemonSection(schedule, f.stateDir, listen))
+	cfg, err := config.Load(f.configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f.cancel = cancel
+	d, err := New(ctx, Options{ConfigPath: f.configPath, Config: cfg, Reload: f.reload, LogOutput: f.logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { f.done <- d.Run(ctx) }()
+	t.Cleanup(func() { f.stop(30 * time.Second) })
+	return f
+}
+
+// stop cancels the daemon and waits for it to return.
+func (f *fixture) stop(limit time.Duration) time.Duration {
+	start := time.Now()
+	f.cancel()
+	select {
+	case err := <-f.done:
+		if err != nil {
+			f.t.Errorf("daemon returned %v", err)
+		}
+		f.done <- nil // later stops return at once
+	case <-time.After(limit):
+		f.t.Fatalf("daemon did not stop within %s", limit)
+	}
+	return time.Since(start)
+}
+
+// runs reads the recorded runs from the store, oldest first.
+func (f *fixture) runs() []store.Run {
+	f.t.Helper()
+	st, err := store.Open(context.Background(), f.stateDir)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer st.Close()
+	runs, err := st.Runs(context.Background(), 1000)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for i, j := 0, len(runs)-1; i < j; i, j = i+1, j-1 {
+		runs[i], runs[j] = runs[j], runs[i]
+	}
+	return runs
+}
+
+func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestDaemonSchedulesRecordsAndStops(t *testing.T) {
+	ns := listenNotify(t)
+	t.Setenv("WATCHDOG_USEC", "400000")
+	t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
+	f := startDaemon(t, sim.Options{}, "@every 1s", "")
+	waitFor(t, "three runs", 20*time.Second, func() bool { return len(f.runs()) >= 3 })
+
+	if took := f.stop(30 * time.Second); took > 5*time.Second {
+		t.Errorf("shutdown took %s", took)
+	}
+	runs := f.runs()
+	if runs[0].Trigger != "startup" || runs[1].Trigger != "schedule" {
+		t.Errorf("triggers %q, %q", runs[0].Trigger, runs[1].Trigger)
+	}
+	for _, r := range runs {
+		if r.Status != store.RunComplete || r.Findings == 0 {
+			t.Errorf("run %d: %s with %d findings", r.ID, r.Status, r.Findings)
+		}
+	}
+	if runs[0].Opened == 0 || runs[1].Opened != 0 {
+		t.Errorf("findings should open once: run 1 opened %d, run 2 opened %d", runs[0].Opened, runs[1].Opened)
+	}
+	states := strings.Join(ns.all(), "|")
+	for _, want := range []string{"READY=1", "WATCHDOG=1", "STOPPING=1"} {
+		if !strings.Contains(states, want) {
+			t.Errorf("systemd was not sent %s (got %s)", want, states)
+		}
+	}
+	if !strings.Contains(f.logs.String(), "msg=\"run finished\"") {
+		t.Errorf("no per-run log line:\n%s", f.logs)
+	}
+}
+
+func TestReload(t *testing.T) {
+	ns := listenNotify(t)
+	f := startDaemon(t, sim.Options{}, "@every 1h", "")
+	waitFor(t, "the start-up run", 20*time.Second, func() bool { return len(f.runs()) == 1 })
+
+	// A valid reload changes the schedule.
+	f.writeConfig(daemonSection("@every 1s", f.stateDir, ""))
+	f.reload <- struct{}{}
+	waitFor(t, "runs on the new schedule", 20*time.Second, func() bool { return len(f.runs()) >= 3 })
+	if !strings.Contains(f.logs.String(), "configuration reloaded") {
+		t.Errorf("no reload log line")
+	}
+	if states := strings.Join(ns.all(), "|"); !strings.Contains(states, "RELOADING=1") {
+		t.Errorf("systemd was not told about the reload: %s", states)
+	}
+
+	// An invalid reload is rejected in one line and the old config keeps running.
+	f.writeConfig(daemonSection("every now and then", f.stateDir, ""))
+	f.reload <- struct{}{}
+	waitFor(t, "the rejection", 10*time.Second, func() bool { return strings.Contains(f.logs.String(), "reload rejected") })
+	n := len(f.runs())
+	waitFor(t, "runs to continue", 20*time.Second, func() bool { return len(f.runs()) >= n+2 })
+	for _, line := range strings.Split(f.logs.String(), "\n") {
+		if strings.Contains(line, "reload rejected") && !strings.Contains(line, "daemon.schedule") {
+			t.Errorf("rejection does not name the field: %s", line)
+		}
+	}
+}
+
+func TestRunsNeverOverlap(t *testing.T) {
+	// Each request takes 300 ms, so a run (several sequential requests)
+	// takes longer than the 1 s interval.
+	f := startDaemon(t, sim.Options{Latency: 300 * time.Millisecond}, "@every 1s", "")
+	waitFor(t, "a skipped run", 30*time.Second, func() bool { return strings.Contains(f.logs.String(), "skipping a scheduled run") })
+	waitFor(t, "three runs", 30*time.Second, func() bool { return len(f.runs()) >= 3 })
+	f.stop(30 * time.Second)
+	runs := f.runs()
+	for i := 1; i < len(runs); i++ {
+		if runs[i].StartedAt.Before(runs[i-1].FinishedAt) {
+			t.Errorf("run %d started %s before run %d finished %s", runs[i].ID, runs[i].StartedAt, runs[i-1].ID, runs[i-1].FinishedAt)
+		}
+	}
+}
+
+func TestHealthEndpoints(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	f := startDaemon(t, sim.Options{Latency: 200 * time.Millisecond}, "@every 1h", addr)
+	get := func(path string) int {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	waitFor(t, "/healthz", 10*time.Second, func() bool { return get("/healthz") == http.StatusOK })
+	if code := get("/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz before the first run finished: %d", code)
+	}
+	waitFor(t, "the first run", 30*time.Second, func() bool { return len(f.runs()) == 1 })
+	waitFor(t, "/readyz", 5*time.Second, func() bool { return get("/readyz") == http.StatusOK })
+}
