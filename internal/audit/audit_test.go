@@ -72,6 +72,12 @@ func TestHealthyTenantHasNoFindings(t *testing.T) {
 		t.Fatalf("healthy tenant: findings %v, gaps %+v", keys(r.Findings), r.Gaps)
 	}
 	for _, c := range checks.All() {
+		if c.ID == "DRIFT-001" {
+			if got := statusOf(r, "corp-sso", c.ID); got != report.StatusNotApplicable {
+				t.Errorf("DRIFT-001 without a baseline: %s", got)
+			}
+			continue
+		}
 		if got := statusOf(r, "corp-sso", c.ID); got != report.StatusPass {
 			t.Errorf("corp-sso %s: %s, want pass", c.ID, got)
 		}
@@ -256,5 +262,32 @@ func TestDeletedAppIsAGap(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("want a gap naming the app, got %+v", r.Gaps)
+	}
+}
+
+func TestSuppressions(t *testing.T) {
+	_, cfg := startSim(t, demo.ScenarioDrifted, sim.Options{})
+	now := time.Now()
+	cfg.Suppress = []config.Suppression{
+		{Check: "ENTRA-SCIM-002", Integration: "corp-sso", Reason: "HR owns names", ExpiresAt: now.Add(24 * time.Hour)},
+		{Check: "CF-IDP-001", Reason: "contractors IdP being rebuilt", ExpiresAt: now.Add(-time.Hour)}, // expired
+		{Check: "ENTRA-APP-001", Integration: "contractors-sso", Reason: "wrong integration: must not match"},
+	}
+	r := runAudit(t, cfg)
+	for _, f := range r.Findings {
+		switch f.CheckID {
+		case "ENTRA-SCIM-002":
+			if f.Suppression == nil || f.Suppression.Reason != "HR owns names" || f.Suppression.Expires == nil {
+				t.Errorf("SCIM-002 not suppressed: %+v", f.Suppression)
+			}
+		default:
+			if f.Suppression != nil {
+				t.Errorf("%s suppressed by %+v", f.CheckID, f.Suppression)
+			}
+		}
+	}
+	// Suppressed findings do not count towards --fail-on.
+	if all, counted := len(r.Findings), r.CountAtOrAbove(checks.Low); counted != all-1 {
+		t.Errorf("counted %d of %d findings", counted, all)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 	"github.com/robfig/cron/v3"
 
+	"github.com/driftd/driftd/checks"
 	"github.com/driftd/driftd/internal/snapshot"
 )
 
@@ -493,13 +494,10 @@ func ParseSchedule(spec string) (cron.Schedule, error) {
 	return cron.ParseStandard(spec)
 }
 
-// checkIDPattern matches catalog IDs such as ENTRA-PERM-001 or DRIFT-001.
-var checkIDPattern = regexp.MustCompile(`^[A-Z]+(-[A-Z]+)*-[0-9]{3}$`)
-
 func (s *Suppression) validate(i int, c *Config) error {
 	at := fmt.Sprintf("suppress[%d]", i)
-	if !checkIDPattern.MatchString(s.Check) {
-		return fieldErr(at+".check", s.Check, "must be a check ID such as \"ENTRA-SCIM-002\" (see driftd checks)")
+	if _, ok := checks.ByID(s.Check); !ok {
+		return fieldErr(at+".check", s.Check, "is not a check ID (see driftd checks), e.g. \"ENTRA-SCIM-002\"")
 	}
 	if s.Integration != "" {
 		if _, ok := c.Integration(s.Integration); !ok {

@@ -128,6 +128,18 @@ func TestInvalidFields(t *testing.T) {
 		{"identity update", `prompt = "login"`, `scim_identity_update_behavior = "sometimes"`, "baseline.scim_identity_update_behavior"},
 		{"email claim", `prompt = "login"`, `email_claim_name = ""`, "baseline.email_claim_name"},
 		{"wrong type", `pkce_enabled = true`, `pkce_enabled = "yes"`, "integration.baseline.pkce_enabled"},
+		{"schedule", `claims = []`, "claims = []\n[daemon]\nschedule = \"sometimes\"", "daemon.schedule"},
+		{"run timeout", `claims = []`, "claims = []\n[daemon]\nrun_timeout = \"-1m\"", "daemon.run_timeout"},
+		{"state dir", `claims = []`, "claims = []\n[daemon]\nstate_dir = \"state\"", "daemon.state_dir"},
+		{"retain", `claims = []`, "claims = []\n[daemon]\nretain_snapshots = -2", "daemon.retain_snapshots"},
+		{"listen", `claims = []`, "claims = []\n[daemon]\nlisten = \"9464\"", "daemon.listen"},
+		{"log format", `claims = []`, "claims = []\n[daemon]\nlog_format = \"xml\"", "daemon.log_format"},
+		{"log level", `claims = []`, "claims = []\n[daemon]\nlog_level = \"loud\"", "daemon.log_level"},
+		{"suppress check", `claims = []`, "claims = []\n[[suppress]]\ncheck = \"NOPE\"\nreason = \"x\"", "suppress[0].check"},
+		{"suppress unknown check", `claims = []`, "claims = []\n[[suppress]]\ncheck = \"ENTRA-FOO-001\"\nreason = \"x\"", "suppress[0].check"},
+		{"suppress reason", `claims = []`, "claims = []\n[[suppress]]\ncheck = \"ENTRA-SCIM-002\"", "suppress[0].reason: required"},
+		{"suppress integration", `claims = []`, "claims = []\n[[suppress]]\ncheck = \"ENTRA-SCIM-002\"\nreason = \"x\"\nintegration = \"other\"", "suppress[0].integration"},
+		{"suppress expires", `claims = []`, "claims = []\n[[suppress]]\ncheck = \"ENTRA-SCIM-002\"\nreason = \"x\"\nexpires = \"next week\"", "suppress[0].expires"},
 		{"duplicate name", "[integration.baseline]", "[[integration]]\nname = \"corp-sso\"\nentra_app_id = \"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\"\n[integration.baseline]", "duplicate integration name"},
 	}
 	for _, tc := range cases {
@@ -239,5 +251,35 @@ func TestParseDuration(t *testing.T) {
 		if _, err := ParseDuration(in); err == nil {
 			t.Errorf("ParseDuration(%q): want an error", in)
 		}
+	}
+}
+
+func TestDaemonAndSuppressions(t *testing.T) {
+	text := validConfig + `
+[daemon]
+schedule = "*/15 * * * *"
+state_dir = "/srv/driftd"
+listen = "127.0.0.1:9464"
+
+[[suppress]]
+check = "ENTRA-SCIM-002"
+integration = "corp-sso"
+reason = "names come from HR, not Entra"
+expires = "2027-01-31"
+`
+	cfg, err := LoadWith(writeConfig(t, text), testEnv(canaryEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Daemon.Schedule != "*/15 * * * *" || time.Duration(cfg.Daemon.RunTimeout) != 10*time.Minute || cfg.Daemon.RetainSnapshots != 50 {
+		t.Errorf("daemon: %+v", cfg.Daemon)
+	}
+	if got := cfg.Suppress[0].ExpiresAt; !got.Equal(time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("expires = %v", got)
+	}
+	// The state commands load without credentials in the environment.
+	state, err := LoadForState(writeConfig(t, text))
+	if err != nil || state.Daemon.StateDir != "/srv/driftd" {
+		t.Errorf("LoadForState: %v %+v", err, state)
 	}
 }

@@ -92,6 +92,12 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	d.cfg, d.sched = cfg, sched
 	d.logger = NewLogger(d.opts.LogOutput, cfg.Daemon)
 	now := d.now()
+	for _, s := range cfg.Suppress {
+		if !s.ExpiresAt.IsZero() && !now.Before(s.ExpiresAt) {
+			d.logger.Warn("suppression expired and no longer applies", "check", s.Check, "integration", s.Integration,
+				"resource", s.Resource, "expired", s.ExpiresAt.Format(time.RFC3339))
+		}
+	}
 	first := sched.Next(now)
 	d.mu.Lock()
 	d.interval = sched.Next(first).Sub(first)

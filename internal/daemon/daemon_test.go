@@ -233,6 +233,11 @@ func TestReload(t *testing.T) {
 		t.Errorf("systemd was not told about the reload: %s", states)
 	}
 
+	// An expired suppression is logged when the configuration is loaded.
+	f.writeConfig(daemonSection("@every 1s", f.stateDir, "") + "\n[[suppress]]\ncheck = \"ENTRA-SCIM-002\"\nreason = \"temporary\"\nexpires = \"2020-01-01\"\n")
+	f.reload <- struct{}{}
+	waitFor(t, "the expiry log line", 10*time.Second, func() bool { return strings.Contains(f.logs.String(), "suppression expired") })
+
 	// An invalid reload is rejected in one line and the old config keeps running.
 	f.writeConfig(daemonSection("every now and then", f.stateDir, ""))
 	f.reload <- struct{}{}
