@@ -94,7 +94,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Result, error)
 		APIRequests: counter.Requests(),
 		DurationMS:  rep.FinishedAt.Sub(started).Milliseconds(),
 	}
-	logger.Info("audit finished", "integrations", len(rep.Integrations), "findings", len(rep.Findings),
+	logger.Debug("audit finished", "integrations", len(rep.Integrations), "findings", len(rep.Findings),
 		"gaps", len(rep.Gaps), "complete", rep.Complete(), "api_requests", rep.Stats.APIRequests, "duration_ms", rep.Stats.DurationMS)
 	return &Result{Report: rep, Snapshot: snap}, nil
 }
