@@ -33,6 +33,7 @@ const (
 	DefaultPath          = "/etc/driftd/config.toml"
 	DefaultSchedule      = "@every 1h"
 	DefaultStateDir      = "/var/lib/driftd"
+	DefaultSlackAPI      = "https://slack.com/api/"
 )
 
 // Entra authentication methods for driftd's own app registration.
@@ -51,6 +52,77 @@ type Config struct {
 	Integrations []Integration `toml:"integration"`
 	Daemon       Daemon        `toml:"daemon"`
 	Suppress     []Suppression `toml:"suppress"`
+	Notify       Notify        `toml:"notify"`
+	Telemetry    Telemetry     `toml:"telemetry"`
+}
+
+// Notify holds the notification routes.
+type Notify struct {
+	Slack []SlackRoute `toml:"slack"`
+}
+
+// SlackRoute is one destination for findings: a bot token posting to a
+// channel, or an incoming webhook.
+type SlackRoute struct {
+	Name           string `toml:"name"`
+	Token          Secret `toml:"token"`
+	TokenFile      string `toml:"token_file"`
+	WebhookURL     Secret `toml:"webhook_url"`
+	WebhookURLFile string `toml:"webhook_url_file"`
+	Channel        string `toml:"channel"`
+	// MinSeverity is the lowest severity sent (default medium).
+	MinSeverity string `toml:"min_severity"`
+	// RepeatInterval is how often a still-open finding is reminded
+	// (default 24h; "0" never reminds).
+	RepeatInterval string `toml:"repeat_interval"`
+	SendResolved   *bool  `toml:"send_resolved"`
+	APIURL         string `toml:"api_url"`
+	// Mention is prepended to messages with critical findings, e.g.
+	// "<!subteam^S0123>" or "<!channel>".
+	Mention string `toml:"mention"`
+	// Integrations limits the route to these integrations; empty: all.
+	Integrations []string `toml:"integrations"`
+
+	// Resolved values, set by Validate.
+	Severity checks.Severity `toml:"-"`
+	Repeat   time.Duration   `toml:"-"`
+}
+
+// UsesWebhook reports whether the route posts to an incoming webhook
+// rather than with a bot token.
+func (r SlackRoute) UsesWebhook() bool { return !r.WebhookURL.IsZero() }
+
+// ResolvedEnabled reports send_resolved with its default (true).
+func (r SlackRoute) ResolvedEnabled() bool { return r.SendResolved == nil || *r.SendResolved }
+
+// Covers reports whether the route takes findings of the integration.
+func (r SlackRoute) Covers(integration string) bool {
+	if len(r.Integrations) == 0 {
+		return true
+	}
+	for _, name := range r.Integrations {
+		if name == integration {
+			return true
+		}
+	}
+	return false
+}
+
+// Telemetry configures OpenTelemetry export over OTLP. Empty Endpoint
+// (and no OTEL_EXPORTER_OTLP_*ENDPOINT in the environment) disables it.
+type Telemetry struct {
+	// Endpoint is host:port for grpc, or a base URL for http/protobuf to
+	// which /v1/traces, /v1/metrics and /v1/logs are appended.
+	Endpoint string `toml:"endpoint"`
+	// Protocol is "grpc" or "http/protobuf" (default grpc, or
+	// OTEL_EXPORTER_OTLP_PROTOCOL).
+	Protocol string `toml:"protocol"`
+	Insecure bool   `toml:"insecure"`
+	// Headers are sent with every export; values are treated as secrets
+	// (they usually carry an API key).
+	Headers        map[string]Secret `toml:"headers"`
+	CAFile         string            `toml:"ca_file"`
+	ExportInterval Duration          `toml:"export_interval"`
 }
 
 // Daemon configures `driftd run` and where every command keeps state.
@@ -257,6 +329,21 @@ func (c *Config) applyDefaults() {
 	if d.LogLevel == "" {
 		d.LogLevel = "info"
 	}
+	for i := range c.Notify.Slack {
+		r := &c.Notify.Slack[i]
+		if r.MinSeverity == "" {
+			r.MinSeverity = "medium"
+		}
+		if r.RepeatInterval == "" {
+			r.RepeatInterval = "24h"
+		}
+		if r.APIURL == "" {
+			r.APIURL = DefaultSlackAPI
+		}
+	}
+	if c.Telemetry.ExportInterval == 0 {
+		c.Telemetry.ExportInterval = Duration(60 * time.Second)
+	}
 }
 
 // Names of files looked up in $CREDENTIALS_DIRECTORY (systemd
@@ -286,6 +373,21 @@ func (c *Config) resolve(env Environment, baseDir string) error {
 	cf := &c.Cloudflare
 	if cf.APIToken, err = r.resolve("cloudflare.api_token", cf.APIToken, "cloudflare.api_token_file", cf.APITokenFile, CredCloudflareAPIToken); err != nil {
 		return err
+	}
+	for i := range c.Notify.Slack {
+		route := &c.Notify.Slack[i]
+		at := fmt.Sprintf("notify.slack[%d]", i)
+		if route.Token, err = r.resolve(at+".token", route.Token, at+".token_file", route.TokenFile, "slack_"+route.Name+"_token"); err != nil {
+			return err
+		}
+		if route.WebhookURL, err = r.resolve(at+".webhook_url", route.WebhookURL, at+".webhook_url_file", route.WebhookURLFile, "slack_"+route.Name+"_webhook_url"); err != nil {
+			return err
+		}
+	}
+	for name, v := range c.Telemetry.Headers {
+		if c.Telemetry.Headers[name], err = r.resolve("telemetry.headers."+name, v, "", "", ""); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -326,7 +428,7 @@ func (r secretResolver) resolve(field string, inline Secret, fileField, path, cr
 		}
 		return readSecretFile(fileField, path, r.credDir)
 	}
-	if r.credDir != "" {
+	if r.credDir != "" && credName != "" {
 		p := filepath.Join(r.credDir, credName)
 		if _, err := os.Stat(p); err == nil {
 			return readSecretFile("$CREDENTIALS_DIRECTORY/"+credName, p, r.credDir)
@@ -453,6 +555,80 @@ func (c *Config) Validate() error {
 	for i := range c.Suppress {
 		if err := c.Suppress[i].validate(i, c); err != nil {
 			return err
+		}
+	}
+	names := map[string]bool{}
+	for i := range c.Notify.Slack {
+		if err := c.Notify.Slack[i].validate(i, c, names); err != nil {
+			return err
+		}
+	}
+	return c.Telemetry.validate()
+}
+
+var routeNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
+
+func (r *SlackRoute) validate(i int, c *Config, names map[string]bool) error {
+	at := fmt.Sprintf("notify.slack[%d]", i)
+	if !routeNamePattern.MatchString(r.Name) {
+		return fieldErr(at+".name", r.Name, "must be 1-40 lower-case letters, digits, '_' or '-'")
+	}
+	if names[r.Name] {
+		return fmt.Errorf("%s.name: duplicate route name %q", at, r.Name)
+	}
+	names[r.Name] = true
+	at = fmt.Sprintf("notify.slack %q", r.Name)
+	switch {
+	case r.Token.IsZero() && r.WebhookURL.IsZero():
+		return fmt.Errorf("%s: set token (with channel) or webhook_url", at)
+	case !r.Token.IsZero() && !r.WebhookURL.IsZero():
+		return fmt.Errorf("%s: token and webhook_url are both set; use one", at)
+	case !r.Token.IsZero() && r.Channel == "":
+		return fmt.Errorf("%s.channel: required with a bot token (e.g. \"#security-alerts\" or a channel ID)", at)
+	}
+	if !r.WebhookURL.IsZero() {
+		u, err := url.Parse(r.WebhookURL.Reveal())
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			// The URL is a secret: say what is wrong without printing it.
+			return fmt.Errorf("%s.webhook_url: not an http(s) URL", at)
+		}
+	}
+	u, err := url.Parse(r.APIURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fieldErr(at+".api_url", r.APIURL, "must be an http(s) URL such as \"https://slack.com/api/\"")
+	}
+	if r.Severity, err = checks.ParseSeverity(r.MinSeverity); err != nil {
+		return fieldErr(at+".min_severity", r.MinSeverity, "must be low, medium, high or critical")
+	}
+	if r.RepeatInterval == "0" {
+		r.Repeat = 0
+	} else if r.Repeat, err = ParseDuration(r.RepeatInterval); err != nil || r.Repeat < 0 {
+		return fieldErr(at+".repeat_interval", r.RepeatInterval, "must be a duration such as \"24h\" or \"7d\", or \"0\" for no reminders")
+	}
+	for _, name := range r.Integrations {
+		if _, ok := c.Integration(name); !ok {
+			return fieldErr(at+".integrations", name, "is not the name of a configured integration")
+		}
+	}
+	return nil
+}
+
+func (t Telemetry) validate() error {
+	switch t.Protocol {
+	case "", "grpc", "http/protobuf":
+	default:
+		return fieldErr("telemetry.protocol", t.Protocol, "must be grpc or http/protobuf")
+	}
+	if t.ExportInterval <= 0 {
+		return errors.New("telemetry.export_interval: must be a positive duration such as \"60s\"")
+	}
+	if err := checkCAFile("telemetry.ca_file", t.CAFile); err != nil {
+		return err
+	}
+	if t.Endpoint != "" && t.Protocol == "http/protobuf" {
+		u, err := url.Parse(t.Endpoint)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fieldErr("telemetry.endpoint", t.Endpoint, "must be a base URL such as \"https://otel.example:4318\" for http/protobuf")
 		}
 	}
 	return nil
