@@ -1,0 +1,80 @@
+package notify
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/driftd/driftd/checks"
+)
+
+// Batch kinds.
+const (
+	// KindFindings reports opened, resolved and reminded findings.
+	KindFindings = "findings"
+	// KindCannotAudit says an integration has not been fully audited for
+	// longer than the route's repeat interval.
+	KindCannotAudit = "cannot_audit"
+	// KindTest is `driftd notify test`.
+	KindTest = "test"
+)
+
+// Item events.
+const (
+	EventOpened   = "opened"
+	EventResolved = "resolved"
+	EventReminder = "reminder"
+)
+
+// Item is one finding in a batch and why it is being sent.
+type Item struct {
+	Event     string         `json:"event"`
+	Finding   checks.Finding `json:"finding"`
+	FirstSeen time.Time      `json:"first_seen"`
+}
+
+// Batch is what one route is told after one run.
+type Batch struct {
+	Kind  string    `json:"kind"`
+	Route string    `json:"route"`
+	RunID int64     `json:"run_id"`
+	RunAt time.Time `json:"run_at"`
+	// AccountID is the Cloudflare account, for dashboard links.
+	AccountID string `json:"account_id"`
+	Items     []Item `json:"items,omitempty"`
+	// For KindCannotAudit: the integration, since when it could not be
+	// audited, and why.
+	Integration string    `json:"integration,omitempty"`
+	Since       time.Time `json:"since,omitempty"`
+	Reason      string    `json:"reason,omitempty"`
+}
+
+// Payload is one rendered message, as stored in the outbox and sent as is:
+// the plain-text fallback and the Block Kit blocks (a JSON array).
+type Payload struct {
+	Text   string          `json:"text"`
+	Blocks json.RawMessage `json:"blocks,omitempty"`
+}
+
+// SendError is how a transport reports a failed delivery. The dispatcher
+// alone decides what to do with it.
+type SendError struct {
+	// Reason is short and secret-free: "rate_limited", "HTTP 503",
+	// "invalid_auth", "channel_not_found", "connection refused".
+	Reason string
+	// RetryAfter is the wait the service asked for (HTTP 429).
+	RetryAfter time.Duration
+	// Permanent errors (bad token, unknown channel, invalid payload) will
+	// not succeed by retrying soon; they need an operator.
+	Permanent bool
+}
+
+func (e *SendError) Error() string {
+	switch {
+	case e.RetryAfter > 0:
+		return fmt.Sprintf("%s (retry after %s)", e.Reason, e.RetryAfter)
+	case e.Permanent:
+		return e.Reason + " (needs an operator)"
+	}
+	return e.Reason
+}
