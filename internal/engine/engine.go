@@ -10,8 +10,10 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/driftd/driftd/checks"
 	"github.com/driftd/driftd/internal/audit"
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/notifyplan"
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/store"
 )
@@ -33,6 +35,9 @@ type Engine struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Render, when set, turns on notifications: the run queues what each
+	// [[notify.slack]] route must be told, in the run's transaction.
+	Render notifyplan.Renderer
 
 	// auditFunc replaces audit.Run in tests that need a run to panic.
 	auditFunc func(context.Context, *config.Config, audit.Options) (*audit.Result, error)
@@ -70,7 +75,22 @@ func (e *Engine) RunOnce(ctx context.Context, cfg *config.Config, trigger string
 	}
 
 	res, runErr := e.audit(ctx, cfg, audit.Options{Integrations: integrations, Now: now, Logger: logger, Baselines: approved})
-	rec := store.RunRecord{StartedAt: started, FinishedAt: now().UTC(), Trigger: trigger}
+	rec := store.RunRecord{StartedAt: started, FinishedAt: now().UTC(), Trigger: trigger, Integrations: selectedNames(cfg, integrations)}
+	if e.Render != nil && len(cfg.Notify.Slack) > 0 {
+		rec.Plan = notifyplan.New(notifyplan.Options{
+			Routes:    cfg.Notify.Slack,
+			AccountID: cfg.Cloudflare.AccountID,
+			Render:    e.Render,
+			Suppressed: func(f checks.Finding, at time.Time) bool {
+				for _, rule := range cfg.Suppress {
+					if audit.Covers(rule, f, at) {
+						return true
+					}
+				}
+				return false
+			},
+		})
+	}
 	if runErr != nil {
 		rec.Error = runErr.Error()
 	} else {
@@ -88,6 +108,17 @@ func (e *Engine) RunOnce(ctx context.Context, cfg *config.Config, trigger string
 		return Outcome{Recorded: recorded}, runErr
 	}
 	return Outcome{Result: res, Recorded: recorded}, nil
+}
+
+func selectedNames(cfg *config.Config, only []string) []string {
+	if len(only) > 0 {
+		return only
+	}
+	var out []string
+	for _, in := range cfg.Integrations {
+		out = append(out, in.Name)
+	}
+	return out
 }
 
 // audit runs the audit, turning a panic into an error so one bad run

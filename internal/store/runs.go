@@ -51,6 +51,11 @@ type RunRecord struct {
 	Report   *report.Report
 	Snapshot *snapshot.Snapshot
 	Error    string
+	// Integrations names the audited integrations; a failed run marks
+	// them all as not fully audited.
+	Integrations []string
+	// Plan, when set, queues notifications in the same transaction.
+	Plan Plan
 }
 
 // Recorded is what RecordRun stored.
@@ -90,6 +95,18 @@ func (s *Store) RecordRun(ctx context.Context, rec RunRecord, retain int) (Recor
 			return err
 		}
 		if run.Status == RunFailed {
+			health := map[string]string{}
+			for _, name := range rec.Integrations {
+				health[name] = "the run failed: " + rec.Error
+			}
+			if err := updateHealth(ctx, tx, run.FinishedAt, health); err != nil {
+				return err
+			}
+			if rec.Plan != nil {
+				if err := planInTx(ctx, tx, rec.Plan, run, nil); err != nil {
+					return err
+				}
+			}
 			out.Run = run
 			return nil
 		}
@@ -133,6 +150,14 @@ func (s *Store) RecordRun(ctx context.Context, rec RunRecord, retain int) (Recor
 		if _, err := tx.ExecContext(ctx, `UPDATE runs SET opened = ?, resolved = ? WHERE id = ?`, run.Opened, run.Resolved, run.ID); err != nil {
 			return err
 		}
+		if err := updateHealth(ctx, tx, run.FinishedAt, healthOf(rec.Report)); err != nil {
+			return err
+		}
+		if rec.Plan != nil {
+			if err := planInTx(ctx, tx, rec.Plan, run, transitions); err != nil {
+				return err
+			}
+		}
 		out = Recorded{Run: run, Transitions: transitions}
 		return nil
 	})
@@ -140,6 +165,26 @@ func (s *Store) RecordRun(ctx context.Context, rec RunRecord, retain int) (Recor
 		return Recorded{}, err
 	}
 	return out, nil
+}
+
+// healthOf maps each integration of a report to "" (fully audited) or the
+// first reason it was not.
+func healthOf(r *report.Report) map[string]string {
+	out := map[string]string{}
+	for _, in := range r.Integrations {
+		if in.Status == report.Complete {
+			out[in.Name] = ""
+			continue
+		}
+		out[in.Name] = "some data could not be read"
+		for _, g := range r.Gaps {
+			if g.Integration == in.Name || g.Integration == "" {
+				out[in.Name] = fmt.Sprintf("could not read %s: %s", g.What, g.Error)
+				break
+			}
+		}
+	}
+	return out
 }
 
 func pruneSnapshots(ctx context.Context, tx *sql.Tx, retain int) error {

@@ -135,6 +135,36 @@ func migrations() []string {
 		approved_at TEXT NOT NULL,
 		snapshot    BLOB NOT NULL
 	);`,
+		// 2: notifications. The outbox row is written in the same
+		// transaction as the finding change that causes it.
+		`CREATE TABLE outbox (
+		id              INTEGER PRIMARY KEY AUTOINCREMENT,
+		route           TEXT NOT NULL,
+		kind            TEXT NOT NULL,
+		run_id          INTEGER NOT NULL DEFAULT 0,
+		created_at      TEXT NOT NULL,
+		payload         BLOB NOT NULL,
+		state           TEXT NOT NULL CHECK (state IN ('pending', 'sent')),
+		attempts        INTEGER NOT NULL DEFAULT 0,
+		next_attempt_at TEXT NOT NULL,
+		last_error      TEXT NOT NULL DEFAULT '',
+		permanent_error INTEGER NOT NULL DEFAULT 0,
+		remote_id       TEXT NOT NULL DEFAULT '',
+		sent_at         TEXT
+	);
+	CREATE INDEX outbox_pending ON outbox(state, route, id);
+	CREATE TABLE notification_log (
+		route            TEXT NOT NULL,
+		subject          TEXT NOT NULL,
+		last_event       TEXT NOT NULL,
+		last_notified_at TEXT NOT NULL,
+		PRIMARY KEY (route, subject)
+	);
+	CREATE TABLE integration_health (
+		integration      TEXT PRIMARY KEY,
+		incomplete_since TEXT,
+		reason           TEXT NOT NULL DEFAULT ''
+	);`,
 	}
 }
 

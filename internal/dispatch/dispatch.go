@@ -1,0 +1,270 @@
+// Package dispatch delivers the notification outbox. It is the one place
+// that decides about retrying: transports only report what happened.
+//
+// Delivery is at-least-once: an item is marked sent only after the service
+// confirmed it, so a duplicate can only happen if the process dies between
+// that confirmation and the commit.
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/driftd/driftd/internal/store"
+	"github.com/driftd/driftd/notify"
+)
+
+// Sender delivers one rendered message and returns the service's message
+// ID (Slack's ts), if any.
+type Sender interface {
+	Send(ctx context.Context, p notify.Payload) (string, error)
+}
+
+// Observer is told about delivery outcomes (metrics); it may be nil.
+type Observer interface {
+	NotificationResult(ctx context.Context, route, outcome string)
+	SetPendingNotifications(route string, n int)
+}
+
+// Retry timing.
+const (
+	// MinInterval keeps at most about one message per second per route,
+	// Slack's limit per channel.
+	MinInterval = time.Second
+	// backoffBase and backoffCap bound retries of 5xx and network errors.
+	backoffBase = 2 * time.Second
+	backoffCap  = 5 * time.Minute
+	// permanentRetry is how long a route with a configuration error
+	// (bad token, unknown channel) waits between attempts: no hot loop,
+	// but it recovers by itself once fixed, and at once after a reload.
+	permanentRetry = time.Hour
+)
+
+// Dispatcher sends pending outbox items, oldest first per route.
+type Dispatcher struct {
+	Store    *store.Store
+	Senders  map[string]Sender
+	Logger   *slog.Logger
+	Observer Observer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	mu           sync.Mutex
+	lastSent     map[string]time.Time
+	lastProblem  map[string]string // route → permanent reason already logged
+	pendingCount map[string]int
+}
+
+func (d *Dispatcher) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+func (d *Dispatcher) logger() *slog.Logger {
+	if d.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return d.Logger
+}
+
+// Run delivers until ctx is cancelled: whenever something is due, and
+// whenever wake fires (a run queued new items). It returns when ctx ends;
+// a send in flight is cancelled with it and stays pending.
+func (d *Dispatcher) Run(ctx context.Context, wake <-chan struct{}) {
+	for {
+		next := d.DeliverDue(ctx)
+		wait := time.Hour
+		if !next.IsZero() {
+			wait = max(next.Sub(d.now()), 10*time.Millisecond)
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// DeliverDue makes one pass over the outbox and returns when the next
+// pending item is due (zero if none is pending).
+func (d *Dispatcher) DeliverDue(ctx context.Context) time.Time {
+	pending, err := d.Store.Pending(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.logger().Error("reading the notification outbox", "error", err)
+		}
+		return d.now().Add(time.Minute)
+	}
+	byRoute := map[string][]store.OutboxItem{}
+	var routes []string
+	for _, it := range pending {
+		if _, ok := byRoute[it.Route]; !ok {
+			routes = append(routes, it.Route)
+		}
+		byRoute[it.Route] = append(byRoute[it.Route], it)
+	}
+	d.reportPending(byRoute)
+
+	var next time.Time
+	earliest := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	for _, route := range routes {
+		if due := d.deliverRoute(ctx, route, byRoute[route]); !due.IsZero() {
+			earliest(due)
+		}
+		if ctx.Err() != nil {
+			return next
+		}
+	}
+	return next
+}
+
+// deliverRoute sends a route's items in order, stopping at the first one
+// that is not due or fails (order matters to readers), and returns when
+// the route should be looked at again.
+func (d *Dispatcher) deliverRoute(ctx context.Context, route string, items []store.OutboxItem) time.Time {
+	sender, ok := d.Senders[route]
+	if !ok {
+		d.noteProblem(route, "route is not configured any more; its messages stay pending")
+		return time.Time{}
+	}
+	for _, it := range items {
+		now := d.now()
+		if it.NextAttemptAt.After(now) {
+			return it.NextAttemptAt
+		}
+		if gap := d.sinceLastSend(route, now); gap < MinInterval {
+			return now.Add(MinInterval - gap)
+		}
+		var p notify.Payload
+		if err := json.Unmarshal(it.Payload, &p); err != nil {
+			// Cannot happen for items this program wrote; keep it visible.
+			d.markFailed(ctx, route, it, "stored payload is unreadable", true, now.Add(permanentRetry))
+			return now.Add(permanentRetry)
+		}
+		ts, err := sender.Send(ctx, p)
+		d.mu.Lock()
+		if d.lastSent == nil {
+			d.lastSent = map[string]time.Time{}
+		}
+		d.lastSent[route] = d.now()
+		d.mu.Unlock()
+		if err != nil {
+			if ctx.Err() != nil {
+				return time.Time{} // shutting down: the item stays pending as it was
+			}
+			next := d.failure(ctx, route, it, err)
+			return next
+		}
+		if err := d.Store.MarkSent(context.WithoutCancel(ctx), it.ID, ts, d.now()); err != nil {
+			d.logger().Error("recording a delivered notification", "route", route, "id", it.ID, "error", err)
+			return d.now().Add(time.Minute)
+		}
+		d.clearProblem(route)
+		if d.Observer != nil {
+			d.Observer.NotificationResult(ctx, route, "sent")
+		}
+		d.logger().Info("notification sent", "route", route, "id", it.ID, "kind", it.Kind, "attempts", it.Attempts+1)
+	}
+	return time.Time{}
+}
+
+// failure classifies a send error and schedules the next attempt.
+func (d *Dispatcher) failure(ctx context.Context, route string, it store.OutboxItem, err error) time.Time {
+	now := d.now()
+	var se *notify.SendError
+	if !errors.As(err, &se) {
+		se = &notify.SendError{Reason: "delivery failed"}
+	}
+	var next time.Time
+	switch {
+	case se.RetryAfter > 0:
+		next = now.Add(max(se.RetryAfter, MinInterval))
+	case se.Permanent:
+		next = now.Add(permanentRetry)
+	default:
+		backoff := backoffBase << min(it.Attempts, 10)
+		next = now.Add(min(backoff, backoffCap))
+	}
+	d.markFailed(ctx, route, it, se.Reason, se.Permanent, next)
+	if d.Observer != nil {
+		d.Observer.NotificationResult(ctx, route, "failed")
+	}
+	if se.Permanent {
+		d.noteProblem(route, se.Reason)
+	} else {
+		d.logger().Warn("notification not delivered; will retry", "route", route, "id", it.ID, "reason", se.Error(), "next_attempt", next.UTC().Format(time.RFC3339))
+	}
+	return next
+}
+
+func (d *Dispatcher) markFailed(ctx context.Context, route string, it store.OutboxItem, reason string, permanent bool, next time.Time) {
+	if err := d.Store.MarkFailed(context.WithoutCancel(ctx), it.ID, reason, permanent, next); err != nil {
+		d.logger().Error("recording a failed notification", "route", route, "id", it.ID, "error", err)
+	}
+}
+
+// noteProblem logs a configuration problem once per route and reason.
+func (d *Dispatcher) noteProblem(route, reason string) {
+	d.mu.Lock()
+	if d.lastProblem == nil {
+		d.lastProblem = map[string]string{}
+	}
+	seen := d.lastProblem[route] == reason
+	d.lastProblem[route] = reason
+	d.mu.Unlock()
+	if !seen {
+		d.logger().Error("notification route needs attention; messages stay pending and are retried hourly or after a reload",
+			"route", route, "reason", reason)
+	}
+}
+
+func (d *Dispatcher) clearProblem(route string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.lastProblem, route)
+}
+
+func (d *Dispatcher) sinceLastSend(route string, now time.Time) time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	last, ok := d.lastSent[route]
+	if !ok {
+		return MinInterval
+	}
+	return now.Sub(last)
+}
+
+func (d *Dispatcher) reportPending(byRoute map[string][]store.OutboxItem) {
+	if d.Observer == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.pendingCount == nil {
+		d.pendingCount = map[string]int{}
+	}
+	for route := range d.pendingCount {
+		if _, ok := byRoute[route]; !ok {
+			d.pendingCount[route] = 0
+			d.Observer.SetPendingNotifications(route, 0)
+		}
+	}
+	for route, items := range byRoute {
+		d.pendingCount[route] = len(items)
+		d.Observer.SetPendingNotifications(route, len(items))
+	}
+}
