@@ -83,7 +83,9 @@ func newWorld(routes ...config.SlackRoute) *world {
 	return &world{routes: routes, log: map[string]map[string]store.LogEntry{}, health: map[string]store.Health{}}
 }
 
-func opened(f store.Finding) store.Transition { return store.Transition{Event: store.EventOpened, Finding: f} }
+func opened(f store.Finding) store.Transition {
+	return store.Transition{Event: store.EventOpened, Finding: f}
+}
 func resolved(f store.Finding) store.Transition {
 	f.State = store.StateResolved
 	return store.Transition{Event: store.EventResolved, Finding: f}
@@ -154,7 +156,9 @@ func TestSuppressedAndSeverityRise(t *testing.T) {
 	w := newWorld(route("sec", func(r *config.SlackRoute) { r.Severity = checks.High }))
 	cred := finding("ENTRA-CRED-001", "corp", checks.Medium)
 	suppressedUntil := t0.Add(48 * time.Hour)
-	w.supp = func(f checks.Finding, at time.Time) bool { return f.CheckID == "ENTRA-CRED-001" && at.Before(suppressedUntil) }
+	w.supp = func(f checks.Finding, at time.Time) bool {
+		return f.CheckID == "ENTRA-CRED-001" && at.Before(suppressedUntil)
+	}
 	if got := w.step(t, t0, []store.Finding{cred}, []store.Transition{opened(cred)}); len(got) != 0 {
 		t.Fatalf("medium below min: %v", got)
 	}
