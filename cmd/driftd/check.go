@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,8 +15,10 @@ import (
 	"github.com/driftd/driftd/checks"
 	"github.com/driftd/driftd/internal/audit"
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/dispatch"
 	"github.com/driftd/driftd/internal/engine"
 	"github.com/driftd/driftd/internal/store"
+	"github.com/driftd/driftd/notify/slack"
 	"github.com/driftd/driftd/report"
 )
 
@@ -30,6 +33,8 @@ type checkOptions struct {
 	// stateDir, when set, records the run in that store (and compares
 	// against approved baselines there).
 	stateDir string
+	// notify sends the run's findings to the configured Slack routes.
+	notify bool
 }
 
 func parseCheckFlags(name string, args []string, stderr io.Writer, withConfig bool) (checkOptions, error) {
@@ -43,6 +48,7 @@ func parseCheckFlags(name string, args []string, stderr io.Writer, withConfig bo
 	if withConfig {
 		fs.StringVar(&opts.configPath, "config", config.DefaultPath, "configuration file")
 		fs.StringVar(&opts.stateDir, "state-dir", "", "record this run in the state store in DIR (as driftd run does)")
+		fs.BoolVar(&opts.notify, "notify", false, "send the findings to the configured Slack routes (with --state-dir, only what changed)")
 	}
 	fs.DurationVar(&opts.timeout, "timeout", 5*time.Minute, "give up reading after this long")
 	logLevel := fs.String("log-level", "warn", "stderr log level: debug, info, warn or error")
@@ -92,18 +98,40 @@ func runAudit(ctx context.Context, cfg *config.Config, opts checkOptions, stdout
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel}))
 	var res *audit.Result
-	if opts.stateDir != "" {
-		st, err := store.Open(ctx, opts.stateDir)
+	if opts.notify && len(cfg.Notify.Slack) == 0 {
+		return exitError, errors.New("--notify: no [[notify.slack]] route is configured")
+	}
+	if opts.stateDir != "" || opts.notify {
+		dir := opts.stateDir
+		if dir == "" {
+			// Without a store every finding is new: a throwaway store
+			// gives the one-shot check the same outbox and retries.
+			tmp, err := os.MkdirTemp("", "driftd-check-")
+			if err != nil {
+				return exitError, err
+			}
+			defer os.RemoveAll(tmp)
+			dir = tmp
+		}
+		st, err := store.Open(ctx, dir)
 		if err != nil {
 			return exitError, err
 		}
 		defer st.Close()
 		eng := &engine.Engine{Store: st, Logger: logger}
+		if opts.notify {
+			eng.Render = slack.Render
+		}
 		out, err := eng.RunOnce(ctx, cfg, engine.TriggerCheck, opts.integrations)
 		if err != nil {
 			return exitError, err
 		}
 		res = out.Result
+		if opts.notify {
+			if err := deliverNow(ctx, cfg, st, logger); err != nil {
+				return exitError, err
+			}
+		}
 	} else {
 		var err error
 		if res, err = audit.Run(ctx, cfg, audit.Options{Integrations: opts.integrations, Logger: logger}); err != nil {
@@ -117,6 +145,36 @@ func runAudit(ctx context.Context, cfg *config.Config, opts checkOptions, stdout
 		return exitError, fmt.Errorf("writing the report: %w", err)
 	}
 	return exitCode(res.Report, opts.failOn), nil
+}
+
+// deliverNow sends what the run queued, retrying as the daemon would,
+// until nothing is pending or a route needs an operator.
+func deliverNow(ctx context.Context, cfg *config.Config, st *store.Store, logger *slog.Logger) error {
+	senders, err := slackSenders(nil)(cfg)
+	if err != nil {
+		return err
+	}
+	disp := &dispatch.Dispatcher{Store: st, Senders: senders, Logger: logger}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for {
+		next := disp.DeliverDue(ctx)
+		pending, err := st.Pending(context.WithoutCancel(ctx))
+		if err != nil {
+			return err
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		if pending[0].Permanent || next.IsZero() {
+			return fmt.Errorf("--notify: %d message(s) not delivered: %s", len(pending), pending[0].LastError)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("--notify: %d message(s) not delivered in time (last error: %s)", len(pending), pending[0].LastError)
+		case <-time.After(time.Until(next)):
+		}
+	}
 }
 
 func exitCode(r *report.Report, failOn checks.Severity) int {

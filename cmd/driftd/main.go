@@ -31,12 +31,13 @@ const usage = `driftd audits the Microsoft Entra ID ↔ Cloudflare Zero Trust in
 
 Usage:
   driftd check     [--config FILE] [--format table|json|markdown] [--fail-on SEVERITY]
-                   [--integration NAME] [--state-dir DIR]     audit once
+                   [--integration NAME] [--state-dir DIR] [--notify]   audit once
   driftd run       [--config FILE]                            the scheduled daemon
   driftd status    [--config FILE]                            recent runs and open findings
   driftd findings  [--config FILE] [--all] [--format table|json]
   driftd baseline approve [--config FILE] [--integration NAME] [--from-run ID]
   driftd diff      [--config FILE] RUN_A RUN_B | --baseline [RUN]
+  driftd notify test [--config FILE] [--route NAME]           send a test message per Slack route
   driftd checks    [--format table|json]                      the check catalog
   driftd demo      [--scenario drifted|healthy] [--format …]  audit a built-in simulated tenant
   driftd version
@@ -75,6 +76,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdBaseline(ctx, rest, stdout, stderr)
 	case "diff":
 		err = cmdDiff(ctx, rest, stdout, stderr)
+	case "notify":
+		err = cmdNotify(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "driftd %s\n", versionString())
 	case "help", "-h", "--help":

@@ -7,9 +7,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/daemon"
+	"github.com/driftd/driftd/internal/telemetry"
+	"github.com/driftd/driftd/notify/slack"
 )
 
 // cmdRun is `driftd run`: the scheduled daemon.
@@ -40,7 +43,19 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}()
 
-	d, err := daemon.New(ctx, daemon.Options{ConfigPath: *configPath, Config: cfg, Reload: reload, LogOutput: stderr})
+	tel, err := telemetry.Setup(ctx, cfg.Telemetry, versionString(), daemon.NewLogger(stderr, cfg.Daemon))
+	if err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	defer func() {
+		// Flush what is buffered, but never hold up the exit for long.
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = tel.Shutdown(shutdownCtx)
+	}()
+
+	d, err := daemon.New(ctx, daemon.Options{ConfigPath: *configPath, Config: cfg, Reload: reload, LogOutput: stderr,
+		Telemetry: tel, Render: slack.Render, Senders: slackSenders(tel)})
 	if err != nil {
 		return err
 	}

@@ -189,6 +189,35 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, " (%s)", strings.Join(parts, ", "))
 	}
 	fmt.Fprintf(stdout, "; suppressed: %d\n", suppressed)
+	pending, err := st.Pending(ctx)
+	if err != nil {
+		return err
+	}
+	if len(pending) == 0 {
+		fmt.Fprintln(stdout, "Pending notifications: 0")
+	} else {
+		byRoute := map[string][]store.OutboxItem{}
+		var routes []string
+		for _, it := range pending {
+			if _, ok := byRoute[it.Route]; !ok {
+				routes = append(routes, it.Route)
+			}
+			byRoute[it.Route] = append(byRoute[it.Route], it)
+		}
+		fmt.Fprintf(stdout, "Pending notifications: %d\n", len(pending))
+		for _, route := range routes {
+			items := byRoute[route]
+			oldest := items[0]
+			line := fmt.Sprintf("  %s: %d pending since %s", route, len(items), oldest.CreatedAt.UTC().Format("2006-01-02 15:04"))
+			if oldest.LastError != "" {
+				line += fmt.Sprintf("; last error after %d attempts: %s", oldest.Attempts, oldest.LastError)
+				if oldest.Permanent {
+					line += " (fix the route's configuration, then reload)"
+				}
+			}
+			fmt.Fprintln(stdout, line)
+		}
+	}
 	baselines, err := st.Baselines(ctx)
 	if err != nil {
 		return err

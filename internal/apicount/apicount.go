@@ -17,6 +17,9 @@ const (
 // Counter counts requests and throttled (429) responses per service. The
 // zero value is ready to use and safe for concurrent use.
 type Counter struct {
+	// Instrument, when set, wraps each counting transport (tracing).
+	Instrument func(service string, rt http.RoundTripper) http.RoundTripper
+
 	mu        sync.Mutex
 	requests  map[string]int
 	throttled map[string]int
@@ -28,7 +31,11 @@ func (c *Counter) Transport(service string, base http.RoundTripper) http.RoundTr
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return countingTransport{counter: c, service: service, base: base}
+	var rt http.RoundTripper = countingTransport{counter: c, service: service, base: base}
+	if c.Instrument != nil {
+		rt = c.Instrument(service, rt)
+	}
+	return rt
 }
 
 // Requests returns a copy of the request counts per service.

@@ -18,7 +18,11 @@ import (
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/source/cloudflare"
 	"github.com/driftd/driftd/internal/source/entra"
+	"github.com/driftd/driftd/internal/telemetry"
 	"github.com/driftd/driftd/report"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Options select what to audit.
@@ -32,12 +36,16 @@ type Options struct {
 	// Baselines are the approved snapshots by integration name (for
 	// DRIFT-001); an integration without one is not compared.
 	Baselines map[string]*snapshot.Snapshot
+	// Telemetry traces the reads and checks; nil means none.
+	Telemetry *telemetry.Telemetry
 }
 
 // Result is a finished run.
 type Result struct {
 	Report   *report.Report
 	Snapshot *snapshot.Snapshot
+	// Throttled counts 429 answers per service (retried by the SDKs).
+	Throttled map[string]int
 }
 
 // Run audits the configured integrations. It returns an error only when
@@ -52,7 +60,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
-	counter := &apicount.Counter{}
+	tel := opts.Telemetry
+	tracer := tel.Tracer()
+	counter := &apicount.Counter{Instrument: tel.WrapTransport}
 	entraSource, err := entra.New(cfg.Entra, counter)
 	if err != nil {
 		return nil, err
@@ -71,15 +81,27 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Result, error)
 	cfSnap.Gaps = nil
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); entraSource.Read(ctx, snap) }()
-	go func() { defer wg.Done(); cfSource.Read(ctx, &cfSnap) }()
+	go func() {
+		defer wg.Done()
+		ctx, span := tracer.Start(ctx, "read entra")
+		defer span.End()
+		entraSource.Read(ctx, snap)
+	}()
+	go func() {
+		defer wg.Done()
+		ctx, span := tracer.Start(ctx, "read cloudflare")
+		defer span.End()
+		cfSource.Read(ctx, &cfSnap)
+	}()
 	wg.Wait()
 	snap.IdentityProviders = cfSnap.IdentityProviders
 	snap.AuthDomain = cfSnap.AuthDomain
 	snap.Gaps = append(snap.Gaps, cfSnap.Gaps...)
 	sortGaps(snap.Gaps)
 
-	rep := Evaluate(snap, opts.Baselines)
+	_, evalSpan := tracer.Start(ctx, "evaluate")
+	rep := evaluate(ctx, tracer, snap, opts.Baselines)
+	evalSpan.End()
 	Suppress(rep, cfg.Suppress, snap.TakenAt)
 	logger := opts.Logger
 	if logger == nil {
@@ -96,7 +118,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Result, error)
 	}
 	logger.Debug("audit finished", "integrations", len(rep.Integrations), "findings", len(rep.Findings),
 		"gaps", len(rep.Gaps), "complete", rep.Complete(), "api_requests", rep.Stats.APIRequests, "duration_ms", rep.Stats.DurationMS)
-	return &Result{Report: rep, Snapshot: snap}, nil
+	return &Result{Report: rep, Snapshot: snap, Throttled: counter.Throttled()}, nil
 }
 
 func selectIntegrations(cfg *config.Config, names []string) ([]config.Integration, error) {
@@ -155,6 +177,11 @@ func sortGaps(gaps []snapshot.Gap) {
 // missing data never produces (or clears) a finding. approved holds the
 // approved baseline snapshots by integration name (may be nil).
 func Evaluate(snap *snapshot.Snapshot, approved map[string]*snapshot.Snapshot) *report.Report {
+	return evaluate(context.Background(), noop.NewTracerProvider().Tracer(""), snap, approved)
+}
+
+// evaluate is Evaluate with a span per integration and per check.
+func evaluate(ctx context.Context, tracer trace.Tracer, snap *snapshot.Snapshot, approved map[string]*snapshot.Snapshot) *report.Report {
 	rep := &report.Report{Version: report.Version, Findings: []checks.Finding{}, Gaps: []report.Gap{}, Results: []report.CheckResult{}}
 	for _, g := range snap.Gaps {
 		rep.Gaps = append(rep.Gaps, report.Gap{Integration: g.Integration, Side: string(g.Side), What: string(g.What), Error: g.Error})
@@ -167,12 +194,16 @@ func Evaluate(snap *snapshot.Snapshot, approved map[string]*snapshot.Snapshot) *
 			status = report.Incomplete
 		}
 		rep.Integrations = append(rep.Integrations, report.IntegrationStatus{Name: in.Name, Status: status})
+		inCtx, inSpan := tracer.Start(ctx, "integration "+in.Name, trace.WithAttributes(attribute.String("driftd.integration", in.Name), attribute.String("driftd.status", status)))
 		for _, c := range catalog {
+			_, checkSpan := tracer.Start(inCtx, "check "+c.ID)
 			res := report.CheckResult{CheckID: c.ID, Integration: in.Name}
 			if gaps := snap.Missing(in.Name, c.Needs...); len(gaps) > 0 {
 				res.Status = report.StatusCouldNotEvaluate
 				res.Reason = "could not read " + gapKinds(gaps)
 				rep.Results = append(rep.Results, res)
+				checkSpan.SetAttributes(attribute.String("driftd.check.status", res.Status))
+				checkSpan.End()
 				continue
 			}
 			out := c.Evaluate(checks.Input{Snapshot: snap, Integration: in, Approved: approved[in.Name]})
@@ -186,7 +217,10 @@ func Evaluate(snap *snapshot.Snapshot, approved map[string]*snapshot.Snapshot) *
 				res.Status = report.StatusPass
 			}
 			rep.Results = append(rep.Results, res)
+			checkSpan.SetAttributes(attribute.String("driftd.check.status", res.Status))
+			checkSpan.End()
 		}
+		inSpan.End()
 	}
 	return rep
 }

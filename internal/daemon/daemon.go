@@ -19,8 +19,11 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/dispatch"
 	"github.com/driftd/driftd/internal/engine"
+	"github.com/driftd/driftd/internal/notifyplan"
 	"github.com/driftd/driftd/internal/store"
+	"github.com/driftd/driftd/internal/telemetry"
 )
 
 // Options configure a daemon.
@@ -38,6 +41,12 @@ type Options struct {
 	Systemd Notifier
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Telemetry receives spans, metrics and finding events; nil: none.
+	Telemetry *telemetry.Telemetry
+	// Render and Senders turn on notifications: Render queues messages
+	// in each run, Senders builds a transport per configured route.
+	Render  notifyplan.Renderer
+	Senders func(*config.Config) (map[string]dispatch.Sender, error)
 }
 
 // Daemon is a running scheduler. Its state is owned by the Run loop.
@@ -49,6 +58,9 @@ type Daemon struct {
 	store   *store.Store
 	systemd Notifier
 	now     func() time.Time
+
+	wake           chan struct{} // nudges the dispatcher after a run
+	stopDispatcher func()
 
 	mu           sync.Mutex // guards the fields below, read by the health server
 	lastFinished time.Time
@@ -65,7 +77,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	if opts.LogOutput == nil {
 		opts.LogOutput = os.Stderr
 	}
-	d := &Daemon{opts: opts, systemd: opts.Systemd, now: opts.Now}
+	d := &Daemon{opts: opts, systemd: opts.Systemd, now: opts.Now, wake: make(chan struct{}, 1), stopDispatcher: func() {}}
 	if d.now == nil {
 		d.now = time.Now
 	}
@@ -133,6 +145,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	defer stopHealth()
 
+	if err := d.startDispatcher(ctx); err != nil {
+		return err
+	}
+	defer func() { d.stopDispatcher() }()
+
 	d.systemd.Notify(StateReady)
 	d.logger.Info("driftd started", "schedule", d.cfg.Daemon.Schedule, "state_dir", d.cfg.Daemon.StateDir,
 		"integrations", len(d.cfg.Integrations), "store", d.store.Path())
@@ -148,7 +165,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		cfg := d.cfg
 		runCtx, cancel := context.WithTimeout(ctx, time.Duration(cfg.Daemon.RunTimeout))
 		cancelRun = cancel
-		eng := &engine.Engine{Store: d.store, Logger: d.logger, Now: d.now}
+		eng := &engine.Engine{Store: d.store, Logger: d.logger, Now: d.now, Telemetry: d.opts.Telemetry, Render: d.opts.Render}
 		go func() {
 			defer cancel()
 			out, err := eng.RunOnce(runCtx, cfg, trigger, nil)
@@ -185,6 +202,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 				skipped := d.skipped
 				d.mu.Unlock()
 				d.logger.Warn("skipping a scheduled run: the previous run is still going", "running_since", runStarted.UTC().Format(time.RFC3339), "skipped_total", skipped)
+				d.opts.Telemetry.RunSkipped(ctx)
 			} else {
 				start(engine.TriggerSchedule)
 			}
@@ -193,10 +211,19 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case res := <-done:
 			running = false
 			d.finished(res)
+			select {
+			case d.wake <- struct{}{}:
+			default:
+			}
 
 		case <-d.opts.Reload:
 			d.systemd.Notify(StateReloading)
-			d.reload()
+			if d.reload() {
+				d.stopDispatcher()
+				if err := d.startDispatcher(ctx); err != nil {
+					d.logger.Error("notifications stopped: building the routes failed", "error", err)
+				}
+			}
 			d.systemd.Notify(StateReady)
 			if !timer.Stop() {
 				select {
@@ -264,13 +291,45 @@ func (d *Daemon) intervalValue() time.Duration {
 	return d.interval
 }
 
+// startDispatcher starts delivering the outbox with the running
+// configuration's routes. Messages of a route are retried at once: a
+// reload is how an operator says a route's problem was fixed.
+func (d *Daemon) startDispatcher(ctx context.Context) error {
+	if d.opts.Senders == nil || len(d.cfg.Notify.Slack) == 0 {
+		d.stopDispatcher = func() {}
+		return nil
+	}
+	senders, err := d.opts.Senders(d.cfg)
+	if err != nil {
+		return err
+	}
+	for route := range senders {
+		if err := d.store.RetryNow(ctx, route, d.now()); err != nil {
+			return err
+		}
+	}
+	disp := &dispatch.Dispatcher{Store: d.store, Senders: senders, Logger: d.logger, Observer: d.opts.Telemetry, Now: d.now}
+	dctx, cancel := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		disp.Run(dctx, d.wake)
+	}()
+	d.stopDispatcher = func() {
+		cancel()
+		<-stopped
+	}
+	return nil
+}
+
 // reload re-reads the configuration; an invalid one is rejected with one
-// log line and the running configuration stays.
-func (d *Daemon) reload() {
+// log line and the running configuration stays. It reports whether the
+// new configuration was applied.
+func (d *Daemon) reload() bool {
 	cfg, err := config.Load(d.opts.ConfigPath)
 	if err != nil {
 		d.logger.Error("reload rejected, keeping the running configuration", "error", err.Error())
-		return
+		return false
 	}
 	if cfg.Daemon.StateDir != d.cfg.Daemon.StateDir {
 		d.logger.Warn("daemon.state_dir changed; it takes effect after a restart", "running", d.cfg.Daemon.StateDir, "configured", cfg.Daemon.StateDir)
@@ -282,9 +341,10 @@ func (d *Daemon) reload() {
 	}
 	if err := d.apply(cfg); err != nil {
 		d.logger.Error("reload rejected, keeping the running configuration", "error", err.Error())
-		return
+		return false
 	}
-	d.logger.Info("configuration reloaded", "schedule", cfg.Daemon.Schedule, "integrations", len(cfg.Integrations))
+	d.logger.Info("configuration reloaded", "schedule", cfg.Daemon.Schedule, "integrations", len(cfg.Integrations), "slack_routes", len(cfg.Notify.Slack))
+	return true
 }
 
 // serveHealth starts the optional /healthz and /readyz listener.

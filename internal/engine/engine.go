@@ -16,6 +16,10 @@ import (
 	"github.com/driftd/driftd/internal/notifyplan"
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/store"
+	"github.com/driftd/driftd/internal/telemetry"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Triggers say why a run happened.
@@ -38,6 +42,9 @@ type Engine struct {
 	// Render, when set, turns on notifications: the run queues what each
 	// [[notify.slack]] route must be told, in the run's transaction.
 	Render notifyplan.Renderer
+	// Telemetry receives the run's spans, metrics and finding events;
+	// nil means none.
+	Telemetry *telemetry.Telemetry
 
 	// auditFunc replaces audit.Run in tests that need a run to panic.
 	auditFunc func(context.Context, *config.Config, audit.Options) (*audit.Result, error)
@@ -64,6 +71,8 @@ func (e *Engine) RunOnce(ctx context.Context, cfg *config.Config, trigger string
 		logger = slog.New(slog.DiscardHandler)
 	}
 	started := now().UTC()
+	ctx, span := e.Telemetry.Tracer().Start(ctx, "driftd.run", trace.WithAttributes(attribute.String("driftd.trigger", trigger)))
+	defer span.End()
 
 	baselines, err := e.Store.Baselines(ctx)
 	if err != nil {
@@ -74,7 +83,7 @@ func (e *Engine) RunOnce(ctx context.Context, cfg *config.Config, trigger string
 		approved[name] = b.Snapshot
 	}
 
-	res, runErr := e.audit(ctx, cfg, audit.Options{Integrations: integrations, Now: now, Logger: logger, Baselines: approved})
+	res, runErr := e.audit(ctx, cfg, audit.Options{Integrations: integrations, Now: now, Logger: logger, Baselines: approved, Telemetry: e.Telemetry})
 	rec := store.RunRecord{StartedAt: started, FinishedAt: now().UTC(), Trigger: trigger, Integrations: selectedNames(cfg, integrations)}
 	if e.Render != nil && len(cfg.Notify.Slack) > 0 {
 		rec.Plan = notifyplan.New(notifyplan.Options{
@@ -102,12 +111,49 @@ func (e *Engine) RunOnce(ctx context.Context, cfg *config.Config, trigger string
 	defer cancel()
 	recorded, err := e.Store.RecordRun(persistCtx, rec, cfg.Daemon.RetainSnapshots)
 	if err != nil {
+		span.SetStatus(codes.Error, "recording the run failed")
 		return Outcome{Result: res}, fmt.Errorf("recording the run: %w", err)
 	}
+	span.SetAttributes(attribute.Int64("driftd.run_id", recorded.Run.ID), attribute.String("driftd.status", recorded.Run.Status))
+	e.observe(persistCtx, cfg, res, recorded)
 	if runErr != nil {
+		span.SetStatus(codes.Error, "run failed")
 		return Outcome{Recorded: recorded}, runErr
 	}
 	return Outcome{Result: res, Recorded: recorded}, nil
+}
+
+// observe reports a recorded run to telemetry: run metrics, one event per
+// finding transition, the open findings and credential expiry gauges.
+func (e *Engine) observe(ctx context.Context, cfg *config.Config, res *audit.Result, rec store.Recorded) {
+	if !e.Telemetry.Enabled() {
+		return
+	}
+	stats := telemetry.RunStats{Status: rec.Run.Status, Trigger: rec.Run.Trigger, Duration: rec.Run.FinishedAt.Sub(rec.Run.StartedAt), APIRequests: rec.Run.APIRequests}
+	if res != nil {
+		stats.Throttled = res.Throttled
+	}
+	e.Telemetry.RunFinished(ctx, stats)
+	for _, t := range rec.Transitions {
+		e.Telemetry.FindingEvent(ctx, t.Event, t.Finding.Finding)
+	}
+	if open, err := e.Store.Findings(ctx, false); err == nil {
+		findings := make([]checks.Finding, 0, len(open))
+		for _, f := range open {
+			ff := f.Finding
+			for _, rule := range cfg.Suppress {
+				if audit.Covers(rule, ff, rec.Run.FinishedAt) {
+					ff.Suppression = &checks.Suppression{Reason: rule.Reason}
+					break
+				}
+			}
+			findings = append(findings, ff)
+		}
+		e.Telemetry.SetOpenFindings(findings)
+	}
+	if res != nil {
+		e.Telemetry.SetCredentialExpiry(res.Snapshot)
+	}
 }
 
 func selectedNames(cfg *config.Config, only []string) []string {

@@ -1,0 +1,556 @@
+package slack
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/driftd/driftd/checks"
+	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/snapshot"
+	"github.com/driftd/driftd/notify"
+	"github.com/driftd/driftd/notify/slack/slacktest"
+)
+
+const (
+	appID     = "11111111-2222-3333-4444-555555555555"
+	scimID    = "66666666-7777-8888-9999-000000000000"
+	idpID     = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+	accountID = "0123456789abcdef0123456789abcdef"
+	mention   = "<!subteam^S0123>"
+)
+
+func runAt() time.Time     { return time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC) }
+func firstSeen() time.Time { return time.Date(2026, 2, 1, 23, 0, 0, 0, time.UTC) }
+
+func appFinding(sev checks.Severity, check, msg string) checks.Finding {
+	return checks.Finding{
+		CheckID: check, Severity: sev, Integration: "corp-sso",
+		Resource:    checks.Resource{Side: snapshot.SideEntra, Kind: checks.KindAppRegistration, ID: appID, Name: "Cloudflare Access"},
+		Message:     msg,
+		Expected:    "a client secret valid for more than 30 days",
+		Actual:      "secret expires on 2026-03-10",
+		Remediation: "Add a new client secret and update the Cloudflare identity provider.",
+		Fingerprint: "fp-" + check,
+	}
+}
+
+func scimFinding(sev checks.Severity) checks.Finding {
+	return checks.Finding{
+		CheckID: "ENTRA-SCIM-001", Severity: sev, Integration: "corp-sso",
+		Resource: checks.Resource{Side: snapshot.SideEntra, Kind: checks.KindProvisioningApp, ID: scimID, Name: "Cloudflare SCIM"},
+		Message:  "the email attribute mapping is missing", Expected: "userName ← userPrincipalName", Actual: "no mapping",
+		Remediation: "Add the mapping in Provisioning → Mappings.", Fingerprint: "fp-scim",
+	}
+}
+
+func idpFinding(sev checks.Severity) checks.Finding {
+	return checks.Finding{
+		CheckID: "CF-IDP-002", Severity: sev, Integration: "corp-sso",
+		Resource: checks.Resource{Side: snapshot.SideCloudflare, Kind: checks.KindIdentityProvider, ID: idpID, Name: "Entra ID"},
+		Message:  "PKCE is disabled", Expected: "pkce_enabled = true", Actual: "pkce_enabled = false",
+		Remediation: "Enable PKCE on the identity provider.", Fingerprint: "fp-idp",
+	}
+}
+
+func batch(items ...notify.Item) notify.Batch {
+	return notify.Batch{Kind: notify.KindFindings, Route: "sec", RunID: 42, RunAt: runAt(), AccountID: accountID, Items: items}
+}
+
+func testRoute() config.SlackRoute {
+	return config.SlackRoute{Name: "sec", Mention: mention, Severity: checks.Medium}
+}
+
+// decoded is a payload's blocks as plain JSON values.
+func decoded(t *testing.T, p notify.Payload) []map[string]any {
+	t.Helper()
+	var blocks []map[string]any
+	if err := json.Unmarshal(p.Blocks, &blocks); err != nil {
+		t.Fatalf("blocks are not a JSON array: %v\n%s", err, p.Blocks)
+	}
+	return blocks
+}
+
+func blockText(b map[string]any) string {
+	if t, ok := b["text"].(map[string]any); ok {
+		s, _ := t["text"].(string)
+		return s
+	}
+	if els, ok := b["elements"].([]any); ok {
+		var parts []string
+		for _, e := range els {
+			if m, ok := e.(map[string]any); ok {
+				s, _ := m["text"].(string)
+				parts = append(parts, s)
+			}
+		}
+		return strings.Join(parts, " ")
+	}
+	return ""
+}
+
+// texts returns each block's type and text.
+func texts(t *testing.T, p notify.Payload) (types, text []string) {
+	t.Helper()
+	for _, b := range decoded(t, p) {
+		typ, _ := b["type"].(string)
+		types = append(types, typ)
+		text = append(text, blockText(b))
+	}
+	return types, text
+}
+
+func mustValid(t *testing.T, p notify.Payload) {
+	t.Helper()
+	if problems := slacktest.Validate(p.Text, p.Blocks); problems != nil {
+		t.Fatalf("Slack would refuse the payload: %v", problems)
+	}
+	if w := width(p.Text); w > maxFallbackText {
+		t.Fatalf("fallback text is %d characters", w)
+	}
+}
+
+func TestRenderOpened(t *testing.T) {
+	f := appFinding(checks.High, "ENTRA-CRED-001", "client secret expires in 6 days")
+	ps := Render(batch(notify.Item{Event: notify.EventOpened, Finding: f, FirstSeen: runAt()}), testRoute())
+	if len(ps) != 1 {
+		t.Fatalf("got %d payloads, want 1", len(ps))
+	}
+	mustValid(t, ps[0])
+	types, text := texts(t, ps[0])
+	if want := []string{"header", "section", "context"}; !reflect.DeepEqual(types, want) {
+		t.Fatalf("block types %v, want %v", types, want)
+	}
+	if text[0] != "driftd: 1 new — corp-sso" {
+		t.Errorf("header %q", text[0])
+	}
+	wantSection := "🟧 *HIGH* · `ENTRA-CRED-001` · 🆕 opened\n" +
+		"*Cloudflare Access* (app registration)\n" +
+		"client secret expires in 6 days\n" +
+		"*Expected:* a client secret valid for more than 30 days\n" +
+		"*Found:* secret expires on 2026-03-10\n" +
+		"*Fix:* Add a new client secret and update the Cloudflare identity provider.\n" +
+		"<https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/ApplicationMenuBlade/~/Overview/appId/" + appID + "|Open app registration>"
+	if text[1] != wantSection {
+		t.Errorf("section:\n%s\nwant:\n%s", text[1], wantSection)
+	}
+	if want := "corp-sso · run 42 · 2026-03-04T05:06:07Z · 1 opened"; text[2] != want {
+		t.Errorf("context %q, want %q", text[2], want)
+	}
+	wantText := "driftd: 1 new — corp-sso\n[HIGH] ENTRA-CRED-001 corp-sso: client secret expires in 6 days\nrun 42 · 1 opened"
+	if ps[0].Text != wantText {
+		t.Errorf("text:\n%s\nwant:\n%s", ps[0].Text, wantText)
+	}
+	if strings.Contains(string(ps[0].Blocks), "subteam") {
+		t.Error("mention without a critical finding")
+	}
+}
+
+func TestRenderEventsAndMention(t *testing.T) {
+	b := batch(
+		notify.Item{Event: notify.EventResolved, Finding: idpFinding(checks.Medium), FirstSeen: firstSeen()},
+		notify.Item{Event: notify.EventReminder, Finding: scimFinding(checks.High), FirstSeen: firstSeen()},
+		notify.Item{Event: notify.EventOpened, Finding: appFinding(checks.Critical, "ENTRA-CRED-001", "client secret expired"), FirstSeen: runAt()},
+	)
+	ps := Render(b, testRoute())
+	if len(ps) != 1 {
+		t.Fatalf("got %d payloads, want 1", len(ps))
+	}
+	mustValid(t, ps[0])
+	types, text := texts(t, ps[0])
+	if want := []string{"header", "section", "section", "section", "section", "context"}; !reflect.DeepEqual(types, want) {
+		t.Fatalf("block types %v, want %v", types, want)
+	}
+	if text[0] != "driftd: 1 new, 1 resolved, 1 reminder — corp-sso" {
+		t.Errorf("header %q", text[0])
+	}
+	if !strings.HasPrefix(text[1], mention+" ") {
+		t.Errorf("mention section %q does not start with the mention", text[1])
+	}
+	// Critical first, then high, then medium.
+	if !strings.HasPrefix(text[2], "🟥 *CRITICAL* · `ENTRA-CRED-001` · 🆕 opened") {
+		t.Errorf("first finding %q", text[2])
+	}
+	reminder := text[3]
+	for _, want := range []string{
+		"🟧 *HIGH* · `ENTRA-SCIM-001` · 🔁 still open since 2026-02-01",
+		"*Fix:* Add the mapping in Provisioning → Mappings.",
+		"<https://entra.microsoft.com/#view/Microsoft_AAD_IAM/ManagedAppMenuBlade/~/Provisioning/appId/" + scimID + "|Open provisioning>",
+	} {
+		if !strings.Contains(reminder, want) {
+			t.Errorf("reminder section lacks %q:\n%s", want, reminder)
+		}
+	}
+	resolved := text[4]
+	for _, want := range []string{
+		"🟨 *MEDIUM* · `CF-IDP-002` · ✅ resolved",
+		"resolved",
+		"<https://one.dash.cloudflare.com/" + accountID + "/settings/authentication|Open Zero Trust authentication settings>",
+	} {
+		if !strings.Contains(resolved, want) {
+			t.Errorf("resolved section lacks %q:\n%s", want, resolved)
+		}
+	}
+	for _, unwanted := range []string{"*Fix:*", "*Expected:*", "*Found:*"} {
+		if strings.Contains(resolved, unwanted) {
+			t.Errorf("resolved section has %q:\n%s", unwanted, resolved)
+		}
+	}
+	if want := "corp-sso · run 42 · 2026-03-04T05:06:07Z · 1 opened · 1 resolved · 1 reminder"; text[5] != want {
+		t.Errorf("context %q, want %q", text[5], want)
+	}
+	wantText := "driftd: 1 new, 1 resolved, 1 reminder — corp-sso\n" +
+		"[CRITICAL] ENTRA-CRED-001 corp-sso: client secret expired\n" +
+		"[HIGH] ENTRA-SCIM-001 corp-sso: the email attribute mapping is missing (still open)\n" +
+		"[MEDIUM] CF-IDP-002 corp-sso: PKCE is disabled (resolved)\n" +
+		"run 42 · 1 opened · 1 resolved · 1 reminder"
+	if ps[0].Text != wantText {
+		t.Errorf("text:\n%s\nwant:\n%s", ps[0].Text, wantText)
+	}
+}
+
+func TestRenderMentionOnlyWithOpenCriticals(t *testing.T) {
+	for name, b := range map[string]notify.Batch{
+		"high only":         batch(notify.Item{Event: notify.EventOpened, Finding: scimFinding(checks.High)}),
+		"resolved critical": batch(notify.Item{Event: notify.EventResolved, Finding: scimFinding(checks.Critical)}),
+	} {
+		for _, p := range Render(b, testRoute()) {
+			if strings.Contains(string(p.Blocks), "subteam") || strings.Contains(p.Text, "subteam") {
+				t.Errorf("%s: mention sent", name)
+			}
+		}
+	}
+	noMention := testRoute()
+	noMention.Mention = ""
+	ps := Render(batch(notify.Item{Event: notify.EventReminder, Finding: scimFinding(checks.Critical)}), noMention)
+	if types, _ := texts(t, ps[0]); len(types) != 3 {
+		t.Errorf("without a mention configured: blocks %v", types)
+	}
+	ps = Render(batch(notify.Item{Event: notify.EventReminder, Finding: scimFinding(checks.Critical)}), testRoute())
+	if _, text := texts(t, ps[0]); !strings.HasPrefix(text[1], mention) {
+		t.Errorf("reminded critical: no mention in %q", text[1])
+	}
+}
+
+func TestRenderEscapes(t *testing.T) {
+	f := appFinding(checks.Critical, "ENTRA-CRED-001", "name is <!channel> & <https://evil.example|click>")
+	f.Resource.Name = "A&B <app>"
+	f.Actual = "x > y"
+	f.Integration = "corp<sso>"
+	ps := Render(batch(notify.Item{Event: notify.EventOpened, Finding: f}), testRoute())
+	mustValid(t, ps[0])
+	_, text := texts(t, ps[0])
+	// The header is plain_text, which Slack shows literally.
+	all := strings.Join(text[1:], "\n") + "\n" + ps[0].Text
+	for _, raw := range []string{"<!channel>", "<https://evil", "<app>", "corp<sso>"} {
+		if strings.Contains(all, raw) {
+			t.Errorf("unescaped %q in\n%s", raw, all)
+		}
+	}
+	for _, want := range []string{
+		"name is &lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;",
+		"*A&amp;B &lt;app&gt;*",
+		"*Found:* x &gt; y",
+	} {
+		if !strings.Contains(text[2], want) {
+			t.Errorf("section lacks %q:\n%s", want, text[2])
+		}
+	}
+	if !strings.Contains(ps[0].Text, "[CRITICAL] ENTRA-CRED-001 corp&lt;sso&gt;: name is &lt;!channel&gt;") {
+		t.Errorf("fallback not escaped: %s", ps[0].Text)
+	}
+	if got := Text(ps); !strings.Contains(got, "corp<sso>: name is <!channel> & <https://evil.example|click>") {
+		t.Errorf("Text does not unescape for the terminal: %s", got)
+	}
+	// The configured mention is markup and is kept as is.
+	if !strings.HasPrefix(text[1], mention) {
+		t.Errorf("mention was altered: %q", text[1])
+	}
+}
+
+func TestRenderMultipleIntegrations(t *testing.T) {
+	other := idpFinding(checks.High)
+	other.Integration = "contractors"
+	ps := Render(batch(
+		notify.Item{Event: notify.EventOpened, Finding: appFinding(checks.Medium, "ENTRA-CRED-001", "expiring")},
+		notify.Item{Event: notify.EventOpened, Finding: other},
+	), testRoute())
+	mustValid(t, ps[0])
+	_, text := texts(t, ps[0])
+	want := []string{"driftd: 2 new across 2 integrations", "*contractors*", "", "*corp-sso*", "", "contractors, corp-sso · run 42 · 2026-03-04T05:06:07Z · 2 opened"}
+	if len(text) != len(want) {
+		t.Fatalf("blocks %q", text)
+	}
+	for i, w := range want {
+		if w != "" && text[i] != w {
+			t.Errorf("block %d: %q, want %q", i, text[i], w)
+		}
+	}
+	if !strings.Contains(text[2], "`CF-IDP-002`") || !strings.Contains(text[4], "`ENTRA-CRED-001`") {
+		t.Errorf("findings not under their integration: %q", text)
+	}
+}
+
+func TestRenderCannotAudit(t *testing.T) {
+	b := notify.Batch{
+		Kind: notify.KindCannotAudit, Route: "sec", RunID: 7, RunAt: runAt(), AccountID: accountID,
+		Integration: "corp-sso", Since: runAt().Add(-50 * time.Hour),
+		Reason: "Microsoft Graph returned 403 Authorization_RequestDenied for applications",
+	}
+	ps := Render(b, testRoute())
+	if len(ps) != 1 {
+		t.Fatalf("got %d payloads", len(ps))
+	}
+	mustValid(t, ps[0])
+	types, text := texts(t, ps[0])
+	if types[0] != "header" || text[0] != "driftd cannot audit corp-sso" {
+		t.Errorf("header %q %q", types[0], text[0])
+	}
+	if want := "driftd cannot audit corp-sso: " + b.Reason; text[1] != want {
+		t.Errorf("section %q, want %q", text[1], want)
+	}
+	all := strings.Join(text, "\n")
+	for _, want := range []string{"2026-03-02T03:06:07Z (2d 2h before this run)", "credentials and permissions", "`driftd status`", "corp-sso · run 7 · 2026-03-04T05:06:07Z"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("message lacks %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "subteam") {
+		t.Error("cannot-audit message mentions")
+	}
+	if !strings.HasPrefix(ps[0].Text, "driftd cannot audit corp-sso: "+b.Reason+" (since 2026-03-02T03:06:07Z)") {
+		t.Errorf("text %q", ps[0].Text)
+	}
+
+	// A reason longer than a section is split, not cut.
+	b.Reason = strings.Repeat("permission denied reading the tenant ", 200)
+	ps = Render(b, testRoute())
+	mustValid(t, ps[0])
+	_, text = texts(t, ps[0])
+	if got := strings.Count(strings.Join(text, " "), "permission denied"); got != 200 {
+		t.Errorf("long reason: %d of 200 repetitions kept", got)
+	}
+}
+
+func TestRenderTest(t *testing.T) {
+	ps := Render(notify.Batch{Kind: notify.KindTest, Route: "sec", RunAt: runAt()}, testRoute())
+	if len(ps) != 1 {
+		t.Fatalf("got %d payloads", len(ps))
+	}
+	mustValid(t, ps[0])
+	_, text := texts(t, ps[0])
+	if !strings.HasPrefix(text[1], "driftd test message for route sec") || !strings.Contains(text[1], "2026-03-04T05:06:07Z") {
+		t.Errorf("section %q", text[1])
+	}
+	if ps[0].Text != "driftd test message for route sec (2026-03-04T05:06:07Z)" {
+		t.Errorf("text %q", ps[0].Text)
+	}
+}
+
+func TestRenderNothing(t *testing.T) {
+	if ps := Render(batch(), testRoute()); ps != nil {
+		t.Errorf("empty batch rendered %d payloads", len(ps))
+	}
+	if ps := Render(notify.Batch{Kind: "other"}, testRoute()); ps != nil {
+		t.Errorf("unknown kind rendered %d payloads", len(ps))
+	}
+}
+
+// bigBatch has n findings over two integrations, every severity and
+// event, and some very long messages.
+func bigBatch(n int) notify.Batch {
+	var items []notify.Item
+	events := []string{notify.EventOpened, notify.EventResolved, notify.EventReminder}
+	for i := range n {
+		var f checks.Finding
+		switch i % 3 {
+		case 0:
+			f = appFinding(checks.Severity(i%4+1), "", "")
+		case 1:
+			f = scimFinding(checks.Severity(i%4 + 1))
+		default:
+			f = idpFinding(checks.Severity(i%4 + 1))
+		}
+		f.CheckID = fmt.Sprintf("CHK-%03d", i)
+		f.Resource.Name = fmt.Sprintf("Resource %03d", i)
+		f.Fingerprint = fmt.Sprintf("fp-%03d", i)
+		f.Message = fmt.Sprintf("finding %d is wrong", i)
+		if i%7 == 0 {
+			f.Message = strings.Repeat("a very long explanation & more ", 120)
+		}
+		if i%2 == 0 {
+			f.Integration = "contractors"
+		}
+		items = append(items, notify.Item{Event: events[i%3], Finding: f, FirstSeen: firstSeen()})
+	}
+	return batch(items...)
+}
+
+// findingSection returns whether some section line of the payloads names
+// both the check and the resource.
+func findingShown(t *testing.T, ps []notify.Payload, f checks.Finding) bool {
+	for _, p := range ps {
+		_, text := texts(t, p)
+		for _, s := range text {
+			for line := range strings.SplitSeq(s, "\n") {
+				if strings.Contains(line, "`"+f.CheckID+"`") && strings.Contains(line, f.Resource.Name) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func TestRenderLongBatch(t *testing.T) {
+	b := bigBatch(200)
+	ps := Render(b, testRoute())
+	if len(ps) < 2 {
+		t.Fatalf("200 findings in %d message(s)", len(ps))
+	}
+	for i, p := range ps {
+		mustValid(t, p)
+		_, text := texts(t, p)
+		if suffix := fmt.Sprintf("(%d/%d)", i+1, len(ps)); !strings.HasSuffix(text[0], suffix) {
+			t.Errorf("message %d header %q lacks %s", i, text[0], suffix)
+		}
+		if !strings.HasPrefix(text[0], "driftd: 67 new, 67 resolved, 66 reminders across 2 integrations") {
+			t.Errorf("header %q", text[0])
+		}
+	}
+	_, first := texts(t, ps[0])
+	if !strings.HasPrefix(first[1], mention) || !strings.HasPrefix(first[2], "*200 findings*: 🟥 50 critical · 🟧 50 high · 🟨 50 medium · 🟦 50 low.") {
+		t.Errorf("first message opens with %q / %q", first[1], first[2])
+	}
+	for _, it := range b.Items {
+		if !findingShown(t, ps, it.Finding) {
+			t.Errorf("finding %s (%s) is in no message", it.Finding.CheckID, it.Finding.Resource.Name)
+		}
+	}
+	// Every finding appears once in the fallback texts or in a "…and N
+	// more".
+	listed, more := 0, 0
+	for _, p := range ps {
+		for line := range strings.SplitSeq(p.Text, "\n") {
+			if strings.HasPrefix(line, "[") {
+				listed++
+			}
+			var n int
+			if _, err := fmt.Sscanf(line, "…and %d more in this message", &n); err == nil {
+				more += n
+			}
+		}
+	}
+	if listed+more != 200 {
+		t.Errorf("fallback texts account for %d + %d findings, want 200", listed, more)
+	}
+}
+
+func TestRenderLongDetailedFinding(t *testing.T) {
+	var words []string
+	for i := range 1500 {
+		words = append(words, fmt.Sprintf("w%d", i))
+	}
+	f := appFinding(checks.High, "ENTRA-PERM-001", "too many permissions")
+	f.Actual = strings.Join(words, " ")
+	ps := Render(batch(notify.Item{Event: notify.EventOpened, Finding: f}), testRoute())
+	var all []string
+	for _, p := range ps {
+		mustValid(t, p)
+		_, text := texts(t, p)
+		all = append(all, text...)
+	}
+	joined := " " + strings.Join(all, " ") + " "
+	for _, w := range words {
+		if !strings.Contains(joined, " "+w+" ") && !strings.Contains(joined, " "+w+"\n") {
+			t.Fatalf("word %s lost or cut", w)
+		}
+	}
+	if !strings.Contains(joined, "|Open app registration>") {
+		t.Error("deep link lost")
+	}
+}
+
+func TestRenderHeaderLimit(t *testing.T) {
+	f := appFinding(checks.High, "ENTRA-CRED-001", "x")
+	f.Integration = strings.Repeat("very-long-integration name ", 10)
+	ps := Render(batch(notify.Item{Event: notify.EventOpened, Finding: f}), testRoute())
+	mustValid(t, ps[0])
+	_, text := texts(t, ps[0])
+	if width(text[0]) > maxHeaderText || !strings.HasSuffix(text[0], "-integration…") {
+		t.Errorf("header %q", text[0])
+	}
+}
+
+func TestRenderDeterministic(t *testing.T) {
+	b := bigBatch(60)
+	want := Render(b, testRoute())
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 5 {
+		shuffled := b
+		shuffled.Items = append([]notify.Item(nil), b.Items...)
+		r.Shuffle(len(shuffled.Items), func(i, j int) { shuffled.Items[i], shuffled.Items[j] = shuffled.Items[j], shuffled.Items[i] })
+		if got := Render(shuffled, testRoute()); !reflect.DeepEqual(got, want) {
+			t.Fatal("rendering depends on the order of the batch")
+		}
+	}
+}
+
+func TestSplitText(t *testing.T) {
+	link := "<https://example.com/a|Open the thing>"
+	s := strings.Repeat("word &amp; "+link+" more\n", 400)
+	pieces := splitText(s, 200)
+	for _, p := range pieces {
+		if width(p) > 200 {
+			t.Fatalf("piece of width %d", width(p))
+		}
+		if strings.Count(p, "<") != strings.Count(p, ">") {
+			t.Fatalf("link cut: %q", p)
+		}
+	}
+	if got, want := strings.Fields(strings.Join(pieces, " ")), strings.Fields(s); !reflect.DeepEqual(got, want) {
+		t.Fatal("words changed by splitting")
+	}
+
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 200 {
+		var b strings.Builder
+		for range r.IntN(400) {
+			b.WriteString([]string{"a", "ü", "🟥", " ", "\n", "&amp;", "long-word"}[r.IntN(7)])
+		}
+		in := b.String()
+		limit := 20 + r.IntN(60)
+		pieces := splitText(in, limit)
+		for _, p := range pieces {
+			if width(p) > limit || p == "" {
+				t.Fatalf("limit %d: piece %q", limit, p)
+			}
+		}
+		// Only whitespace at the cuts is dropped, and words are cut only
+		// when longer than the limit.
+		squash := func(s string) string { return strings.Join(strings.Fields(s), "") }
+		if got, want := squash(strings.Join(pieces, "")), squash(in); got != want {
+			t.Fatalf("limit %d: text changed:\n%q\n%q", limit, got, want)
+		}
+		fits := true
+		for _, w := range strings.Fields(in) {
+			fits = fits && width(w) <= limit
+		}
+		if got, want := strings.Fields(strings.Join(pieces, " ")), strings.Fields(in); fits && !reflect.DeepEqual(got, want) {
+			t.Fatalf("limit %d: words changed:\n%q\n%q", limit, got, want)
+		}
+	}
+}
+
+func TestShorten(t *testing.T) {
+	if got := shorten("short", 10); got != "short" {
+		t.Errorf("%q", got)
+	}
+	if got := shorten("one two three four", 12); got != "one two…" {
+		t.Errorf("%q", got)
+	}
+}
