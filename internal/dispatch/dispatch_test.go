@@ -1,0 +1,159 @@
+package dispatch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/driftd/driftd/checks"
+	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/store"
+	"github.com/driftd/driftd/notify"
+	"github.com/driftd/driftd/notify/slack"
+	"github.com/driftd/driftd/notify/slack/slacktest"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func setup(t *testing.T, token string) (*store.Store, *slacktest.Server, *Dispatcher, *lockedBuffer) {
+	t.Helper()
+	st, err := store.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	srv := slacktest.NewServer(t)
+	route := config.SlackRoute{Name: "security", Token: config.NewSecret(token), Channel: slacktest.DefaultChannel, APIURL: srv.URL(), Severity: checks.Medium}
+	payloads := slack.Render(notify.Batch{Kind: notify.KindTest, Route: "security", RunAt: time.Now()}, route)
+	var items []store.NewOutboxItem
+	for _, p := range payloads {
+		data, _ := json.Marshal(p)
+		items = append(items, store.NewOutboxItem{Route: "security", Kind: notify.KindTest, Payload: data})
+	}
+	if err := st.Enqueue(context.Background(), time.Now(), items); err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedBuffer{}
+	d := &Dispatcher{Store: st, Senders: map[string]Sender{"security": slack.New(route, nil)}, Logger: slog.New(slog.NewTextHandler(logs, nil))}
+	return st, srv, d, logs
+}
+
+func TestRetriesHonourRetryAfterAndBackoff(t *testing.T) {
+	st, srv, d, _ := setup(t, slacktest.DefaultToken)
+	srv.Script(slacktest.Response{Status: 429, RetryAfter: "1"}, slacktest.Response{Status: 500}, slacktest.Response{})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { d.Run(ctx, nil); close(done) }()
+	for {
+		items, _ := st.Outbox(context.Background())
+		if items[0].State == store.OutboxSent {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("not delivered: %+v", items[0])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	<-done
+
+	if got := srv.Requests(); got != 3 {
+		t.Errorf("want 3 attempts (429, 500, ok), got %d", got)
+	}
+	if got := len(srv.Messages()); got != 1 {
+		t.Errorf("want exactly one delivery, got %d", got)
+	}
+	items, _ := st.Outbox(context.Background())
+	it := items[0]
+	if it.RemoteID == "" || it.Attempts != 3 || it.SentAt == nil {
+		t.Errorf("sent item: %+v", it)
+	}
+	// 429 asked for 1 s; the 500 was followed by a 2 s backoff.
+	if took := it.SentAt.Sub(it.CreatedAt); took < 3*time.Second {
+		t.Errorf("delivered after %s: retries came too fast", took)
+	}
+}
+
+func TestConfigurationErrorsAreNotRetriedInAHotLoop(t *testing.T) {
+	st, srv, d, logs := setup(t, "xoxb-wrong-token")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	d.Run(ctx, nil)
+
+	if got := srv.Requests(); got != 1 {
+		t.Errorf("invalid_auth retried %d times within 3 s", got)
+	}
+	pending, err := st.Pending(context.Background())
+	if err != nil || len(pending) != 1 {
+		t.Fatalf("the message must stay pending: %v %d", err, len(pending))
+	}
+	if !pending[0].Permanent || pending[0].LastError != "invalid_auth" || !pending[0].NextAttemptAt.After(time.Now().Add(50*time.Minute)) {
+		t.Errorf("pending item %+v", pending[0])
+	}
+	if n := strings.Count(logs.String(), "needs attention"); n != 1 {
+		t.Errorf("the problem should be logged once, logged %d times:\n%s", n, logs)
+	}
+	if strings.Contains(logs.String(), "xoxb-wrong-token") {
+		t.Errorf("log leaks the token")
+	}
+
+	// After the operator fixes the route (a reload), it goes out at once.
+	if err := st.RetryNow(context.Background(), "security", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	srv.SetToken("xoxb-wrong-token")
+	d.DeliverDue(context.Background())
+	if pending, _ := st.Pending(context.Background()); len(pending) != 0 {
+		t.Errorf("not delivered after the fix: %+v", pending)
+	}
+}
+
+func TestOnePerSecondPerRoute(t *testing.T) {
+	st, srv, d, _ := setup(t, slacktest.DefaultToken)
+	// Two more messages for the same route.
+	p, _ := json.Marshal(notify.Payload{Text: "second"})
+	q, _ := json.Marshal(notify.Payload{Text: "third"})
+	if err := st.Enqueue(context.Background(), time.Now(), []store.NewOutboxItem{{Route: "security", Kind: "test", Payload: p}, {Route: "security", Kind: "test", Payload: q}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go d.Run(ctx, nil)
+	for len(srv.Messages()) < 3 && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 3 {
+		t.Fatalf("delivered %d of 3", len(msgs))
+	}
+	for i := 1; i < len(msgs); i++ {
+		if gap := msgs[i].At.Sub(msgs[i-1].At); gap < 900*time.Millisecond {
+			t.Errorf("messages %d and %d only %s apart", i-1, i, gap)
+		}
+	}
+	if msgs[1].Text != "second" || msgs[2].Text != "third" {
+		t.Errorf("order not kept: %q, %q", msgs[1].Text, msgs[2].Text)
+	}
+}
