@@ -14,6 +14,7 @@ import (
 	"github.com/driftd/driftd/internal/demo"
 	"github.com/driftd/driftd/internal/sim"
 	"github.com/driftd/driftd/internal/store"
+	"github.com/driftd/driftd/notify/slack/slacktest"
 )
 
 // TestMain lets the test binary act as the driftd binary in a child
@@ -163,4 +164,82 @@ func TestSIGTERMExitsCleanly(t *testing.T) {
 	}
 	// The store is intact and the run that was cancelled was recorded.
 	committed(t, stateDir)
+}
+
+func TestPendingNotificationsSurviveAKill(t *testing.T) {
+	srv := slacktest.NewServer(t)
+	// Slack is down for the first two attempts.
+	srv.Script(slacktest.Response{Status: 500}, slacktest.Response{Status: 500})
+	env, stateDir := daemonConfig(t, "@every 1h")
+	f, err := os.OpenFile(env.ConfigPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "\n[[notify.slack]]\nname = \"security\"\ntoken = %q\nchannel = %q\napi_url = %q\n", slacktest.DefaultToken, slacktest.DefaultChannel, srv.URL())
+	f.Close()
+
+	pendingAttempted := func() bool {
+		if _, err := os.Stat(filepath.Join(stateDir, store.FileName)); err != nil {
+			return false
+		}
+		st, err := store.Open(context.Background(), stateDir)
+		if err != nil {
+			return false
+		}
+		defer st.Close()
+		p, err := st.Pending(context.Background())
+		return err == nil && len(p) > 0 && p[0].Attempts > 0
+	}
+	child := startChild(t, env.ConfigPath)
+	deadline := time.Now().Add(20 * time.Second)
+	for !pendingAttempted() {
+		if time.Now().After(deadline) {
+			_ = child.Process.Kill()
+			t.Fatal("no failed delivery attempt recorded")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = child.Process.Kill()
+	_ = child.Wait()
+	if n := len(srv.Messages()); n != 0 {
+		t.Fatalf("%d messages delivered while Slack was down", n)
+	}
+
+	// Restarted, the daemon delivers what was pending, once.
+	child = startChild(t, env.ConfigPath)
+	defer func() {
+		_ = child.Process.Signal(syscall.SIGTERM)
+		_ = child.Wait()
+	}()
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		st, err := store.Open(context.Background(), stateDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := st.Pending(context.Background())
+		all, _ := st.Outbox(context.Background())
+		st.Close()
+		if len(p) == 0 && len(all) > 0 {
+			if got := len(srv.Messages()); got != len(all) {
+				t.Errorf("outbox had %d messages, Slack accepted %d", len(all), got)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d pending after the restart", len(p))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The restart's own run found nothing new: no further message.
+	time.Sleep(1500 * time.Millisecond)
+	st, err := store.Open(context.Background(), stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	all, _ := st.Outbox(context.Background())
+	if got := len(srv.Messages()); got != len(all) {
+		t.Errorf("duplicate delivery: outbox %d, delivered %d", len(all), got)
+	}
 }
