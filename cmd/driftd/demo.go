@@ -2,15 +2,23 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/driftd/driftd/checks"
+	"github.com/driftd/driftd/internal/audit"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/demo"
 	"github.com/driftd/driftd/internal/sim"
+	"github.com/driftd/driftd/internal/snapshot"
+	"github.com/driftd/driftd/notify"
+	"github.com/driftd/driftd/notify/slack"
+	"github.com/driftd/driftd/report"
 )
 
 // cmdDemo audits the built-in simulated tenant through the same code path
@@ -49,10 +57,16 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if opts.format == "table" {
 		fmt.Fprintf(stdout, "Auditing a simulated %s tenant (Entra ID, Microsoft Graph and Cloudflare on loopback)…\n\n", *scenario)
 	}
-	if _, err := runAudit(ctx, cfg, opts, stdout, stderr); err != nil {
+	res, err := audit.Run(ctx, cfg, audit.Options{})
+	if err != nil {
+		return exitError, err
+	}
+	if err := report.Write(stdout, res.Report, opts.format, report.Options{Color: isTerminal(stdout)}); err != nil {
 		return exitError, err
 	}
 	if opts.format == "table" {
+		showSlackPreview(stdout, cfg, res)
+		showMetricsPreview(stdout, res)
 		fmt.Fprint(stdout, "\nThis was a simulation. To audit your own tenant, copy config.example.toml to\n"+
 			"/etc/driftd/config.toml, fill in your IDs and read-only credentials (see README:\n"+
 			"Permissions), then run: driftd check --config /etc/driftd/config.toml\n")
@@ -96,4 +110,94 @@ func serveDemo(ctx context.Context, dir, scenario string, stdout io.Writer) (int
 		"Press Ctrl-C to stop the simulator.\n", scenario, env.ConfigPath)
 	<-ctx.Done()
 	return exitOK, nil
+}
+
+// showSlackPreview prints what a Slack route with the default settings
+// (min_severity = "medium") would receive after this first run.
+func showSlackPreview(w io.Writer, cfg *config.Config, res *audit.Result) {
+	route := config.SlackRoute{Name: "security", Severity: checks.Medium, Mention: "@security-oncall"}
+	batch := notify.Batch{Kind: notify.KindFindings, Route: route.Name, RunID: 1, RunAt: res.Report.FinishedAt, AccountID: cfg.Cloudflare.AccountID}
+	for _, f := range res.Report.Findings {
+		if f.Severity >= route.Severity && f.Suppression == nil {
+			batch.Items = append(batch.Items, notify.Item{Event: notify.EventOpened, Finding: f, FirstSeen: res.Report.FinishedAt})
+		}
+	}
+	payloads := slack.Render(batch, route)
+	fmt.Fprintf(w, "\n── Slack ─ what a [[notify.slack]] route (min_severity = \"medium\") would receive: %d message(s) ──\n", len(payloads))
+	for i, p := range payloads {
+		if i > 0 {
+			fmt.Fprintln(w, "  ───")
+		}
+		fmt.Fprint(w, blocksAsText(p))
+	}
+	fmt.Fprintln(w, "Later runs send only what changed: resolved findings, and reminders once repeat_interval has passed.")
+}
+
+// showMetricsPreview summarises the OpenTelemetry metrics this run would
+// export when [telemetry] is configured.
+func showMetricsPreview(w io.Writer, res *audit.Result) {
+	fmt.Fprintln(w, "\n── OpenTelemetry ─ metrics this run would export ──")
+	bySeverity := map[string]int{}
+	for _, f := range res.Report.Findings {
+		bySeverity[f.Severity.String()]++
+	}
+	fmt.Fprintf(w, "  driftd.findings.open         critical=%d high=%d medium=%d low=%d\n", bySeverity["critical"], bySeverity["high"], bySeverity["medium"], bySeverity["low"])
+	for _, in := range res.Snapshot.Integrations {
+		if in.Application == nil {
+			continue
+		}
+		for _, group := range []struct {
+			kind  string
+			creds []snapshot.Credential
+		}{{"client_secret", in.Application.PasswordCredentials}, {"certificate", in.Application.KeyCredentials}} {
+			for _, c := range group.creds {
+				if c.End == nil {
+					continue
+				}
+				days := c.End.Sub(res.Snapshot.TakenAt).Hours() / 24
+				fmt.Fprintf(w, "  driftd.credential.expiry     %6.1f d  %s %s (%s, key %s)\n", days, in.Name, group.kind, in.Application.DisplayName, c.KeyID)
+			}
+		}
+	}
+	fmt.Fprintf(w, "  driftd.api.requests          graph=%d cloudflare=%d token=%d\n", res.Report.Stats.APIRequests["graph"], res.Report.Stats.APIRequests["cloudflare"], res.Report.Stats.APIRequests["token"])
+	fmt.Fprintf(w, "  driftd.run.duration          %.3f s\n", float64(res.Report.Stats.DurationMS)/1000)
+	fmt.Fprintln(w, "  plus traces (one span per run, per source read, per check, per API call) and a log record per opened or resolved finding.")
+}
+
+// blocksAsText renders a message's Block Kit blocks for a terminal: the
+// header, each section and the context line, indented.
+func blocksAsText(p notify.Payload) string {
+	var blocks []struct {
+		Type string `json:"type"`
+		Text *struct {
+			Text string `json:"text"`
+		} `json:"text"`
+		Elements []struct {
+			Text string `json:"text"`
+		} `json:"elements"`
+	}
+	if err := json.Unmarshal(p.Blocks, &blocks); err != nil || len(blocks) == 0 {
+		return p.Text + "\n"
+	}
+	unescape := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+	var b strings.Builder
+	for _, bl := range blocks {
+		var text string
+		switch {
+		case bl.Text != nil:
+			text = bl.Text.Text
+		case len(bl.Elements) > 0:
+			var parts []string
+			for _, e := range bl.Elements {
+				parts = append(parts, e.Text)
+			}
+			text = strings.Join(parts, " · ")
+		default:
+			continue
+		}
+		for _, line := range strings.Split(unescape.Replace(text), "\n") {
+			fmt.Fprintf(&b, "  %s\n", line)
+		}
+	}
+	return b.String()
 }
