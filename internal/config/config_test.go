@@ -140,6 +140,18 @@ func TestInvalidFields(t *testing.T) {
 		{"suppress reason", `claims = []`, "claims = []\n[[suppress]]\ncheck = \"ENTRA-SCIM-002\"", "suppress[0].reason: required"},
 		{"suppress integration", `claims = []`, "claims = []\n[[suppress]]\ncheck = \"ENTRA-SCIM-002\"\nreason = \"x\"\nintegration = \"other\"", "suppress[0].integration"},
 		{"suppress expires", `claims = []`, "claims = []\n[[suppress]]\ncheck = \"ENTRA-SCIM-002\"\nreason = \"x\"\nexpires = \"next week\"", "suppress[0].expires"},
+		{"slack name", `claims = []`, "claims = []\n[[notify.slack]]\nname = \"Sec Ops\"\ntoken = \"x\"\nchannel = \"#a\"", "notify.slack[0].name"},
+		{"slack transport", `claims = []`, "claims = []\n[[notify.slack]]\nname = \"sec\"", `notify.slack "sec": set token (with channel) or webhook_url`},
+		{"slack both", `claims = []`, "claims = []\n[[notify.slack]]\nname = \"sec\"\ntoken = \"x\"\nchannel = \"#a\"\nwebhook_url = \"https://hooks.slack.com/services/T/B/X\"", "token and webhook_url are both set"},
+		{"slack channel", `claims = []`, "claims = []\n[[notify.slack]]\nname = \"sec\"\ntoken = \"x\"", `notify.slack "sec".channel: required`},
+		{"slack webhook", `claims = []`, "claims = []\n[[notify.slack]]\nname = \"sec\"\nwebhook_url = \"" + canary + "\"", `notify.slack "sec".webhook_url: not an http(s) URL`},
+		{"slack severity", `claims = []`, "claims = []\n[[notify.slack]]\nname = \"sec\"\ntoken = \"x\"\nchannel = \"#a\"\nmin_severity = \"urgent\"", `notify.slack "sec".min_severity`},
+		{"slack repeat", `claims = []`, "claims = []\n[[notify.slack]]\nname = \"sec\"\ntoken = \"x\"\nchannel = \"#a\"\nrepeat_interval = \"daily\"", `notify.slack "sec".repeat_interval`},
+		{"slack integrations", `claims = []`, "claims = []\n[[notify.slack]]\nname = \"sec\"\ntoken = \"x\"\nchannel = \"#a\"\nintegrations = [\"nope\"]", `notify.slack "sec".integrations`},
+		{"slack unknown key", `claims = []`, "claims = []\n[[notify.slack]]\nname = \"sec\"\nchanel = \"#a\"", `unknown key "notify.slack.chanel"`},
+		{"telemetry protocol", `claims = []`, "claims = []\n[telemetry]\nprotocol = \"http/json\"", "telemetry.protocol"},
+		{"telemetry endpoint", `claims = []`, "claims = []\n[telemetry]\nprotocol = \"http/protobuf\"\nendpoint = \"collector:4318\"", "telemetry.endpoint"},
+		{"telemetry header env", `claims = []`, "claims = []\n[telemetry]\nheaders = { \"x-api-key\" = \"${NOT_SET_ANYWHERE}\" }", "telemetry.headers.x-api-key"},
 		{"duplicate name", "[integration.baseline]", "[[integration]]\nname = \"corp-sso\"\nentra_app_id = \"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\"\n[integration.baseline]", "duplicate integration name"},
 	}
 	for _, tc := range cases {
@@ -281,5 +293,36 @@ expires = "2027-01-31"
 	state, err := LoadForState(writeConfig(t, text))
 	if err != nil || state.Daemon.StateDir != "/srv/driftd" {
 		t.Errorf("LoadForState: %v %+v", err, state)
+	}
+}
+
+func TestSlackRouteDefaults(t *testing.T) {
+	text := validConfig + `
+[[notify.slack]]
+name = "sec"
+webhook_url = "${TEST_WEBHOOK}"
+
+[[notify.slack]]
+name = "quiet"
+token = "${TEST_CF_TOKEN}"
+channel = "C123"
+repeat_interval = "0"
+send_resolved = false
+min_severity = "critical"
+`
+	env := map[string]string{"TEST_ENTRA_SECRET": canary, "TEST_CF_TOKEN": canary, "TEST_WEBHOOK": "https://hooks.slack.com/services/T/B/" + canary}
+	cfg, err := LoadWith(writeConfig(t, text), testEnv(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, quiet := cfg.Notify.Slack[0], cfg.Notify.Slack[1]
+	if !sec.UsesWebhook() || sec.Repeat != 24*time.Hour || !sec.ResolvedEnabled() || sec.APIURL != DefaultSlackAPI || sec.Severity.String() != "medium" {
+		t.Errorf("defaults: %+v", sec)
+	}
+	if quiet.UsesWebhook() || quiet.Repeat != 0 || quiet.ResolvedEnabled() || quiet.Severity.String() != "critical" {
+		t.Errorf("explicit values: %+v", quiet)
+	}
+	if out := fmt.Sprintf("%+v", cfg); strings.Contains(out, canary) {
+		t.Errorf("a webhook URL or token leaks when printed")
 	}
 }
