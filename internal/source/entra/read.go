@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
@@ -35,102 +34,242 @@ var (
 	jobSelect              = []string{"id", "templateId", "status"}
 )
 
-// Read fills the Entra part of snap for every integration in it. Reads that
-// do not depend on each other run concurrently; every failure becomes a
-// gap in snap, never an error of Read.
+// Read fills the Entra part of snap for every integration in it. The
+// independent reads go out together as JSON batches, in three rounds
+// (objects by appId; their grants and provisioning jobs; the jobs'
+// schemas), so a run costs a handful of requests whatever the number of
+// integrations. Every failure becomes a gap in snap, never an error.
 func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
-	var (
-		wg sync.WaitGroup
-		mu sync.Mutex // guards snap.Gaps and the fields written below
-	)
 	gap := func(integration string, what snapshot.DataKind, err error) {
-		mu.Lock()
-		defer mu.Unlock()
 		snap.Gaps = append(snap.Gaps, snapshot.Gap{Integration: integration, Side: snapshot.SideEntra, What: what, Error: describe(err)})
 	}
 
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		id, perms, err := s.graphPermissions(ctx)
-		if err != nil {
-			gap("", snapshot.EntraGraphPermissions, err)
-			return
+	// Round 1: the Microsoft Graph permission catalog, and per
+	// integration the app, its service principal and the SCIM app's.
+	graphSP := s.servicePrincipalGet(ctx, MicrosoftGraphAppID, graphSPSelect)
+	round := []*graphGet{graphSP}
+	type reads struct{ app, sp, scimSP, grants, jobs *graphGet }
+	per := make([]reads, len(snap.Integrations))
+	for i, in := range snap.Integrations {
+		per[i].app = s.applicationGet(ctx, in.EntraAppID)
+		per[i].sp = s.servicePrincipalGet(ctx, in.EntraAppID, servicePrincipalSelect)
+		round = append(round, per[i].app, per[i].sp)
+		if in.SCIMAppID != "" {
+			per[i].scimSP = s.servicePrincipalGet(ctx, in.SCIMAppID, servicePrincipalSelect)
+			round = append(round, per[i].scimSP)
 		}
-		mu.Lock()
-		snap.GraphServicePrincipalID, snap.GraphPermissions = id, perms
-		mu.Unlock()
-	}()
+	}
+	s.getAll(ctx, round)
 
+	if graphSP.err != nil {
+		gap("", snapshot.EntraGraphPermissions, fmt.Errorf("reading the Microsoft Graph service principal: %w", graphSP.err))
+	} else if id, perms, err := graphPermissions(graphSP.result.(models.ServicePrincipalable)); err != nil {
+		gap("", snapshot.EntraGraphPermissions, err)
+	} else {
+		snap.GraphServicePrincipalID, snap.GraphPermissions = id, perms
+	}
+
+	// Round 2: grants of each service principal, jobs of each SCIM app.
+	round = nil
 	for i := range snap.Integrations {
 		in := &snap.Integrations[i]
-		wg.Add(3)
-		go func() {
-			defer wg.Done()
-			app, err := s.application(ctx, in.EntraAppID)
-			if err != nil {
-				gap(in.Name, snapshot.EntraApplication, err)
-				return
-			}
-			mu.Lock()
-			in.Application = app
-			mu.Unlock()
-		}()
-		go func() {
-			defer wg.Done()
-			sp, grants, err := s.consent(ctx, in.EntraAppID)
-			switch {
-			case errors.Is(err, errNoServicePrincipal):
-				mu.Lock()
-				in.ServicePrincipalMissing = true
-				in.PermissionGrants = []snapshot.PermissionGrant{}
-				mu.Unlock()
-			case err != nil && sp == nil:
-				gap(in.Name, snapshot.EntraServicePrincipal, err)
-				gap(in.Name, snapshot.EntraPermissionGrants, err)
-			case err != nil:
-				mu.Lock()
-				in.ServicePrincipal = sp
-				mu.Unlock()
-				gap(in.Name, snapshot.EntraPermissionGrants, err)
-			default:
-				mu.Lock()
-				in.ServicePrincipal, in.PermissionGrants = sp, grants
-				mu.Unlock()
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			if in.SCIMAppID == "" {
-				return
-			}
-			prov, err := s.provisioning(ctx, in.SCIMAppID)
-			if err != nil {
-				gap(in.Name, snapshot.EntraProvisioning, err)
-				return
-			}
-			mu.Lock()
-			in.Provisioning = prov
-			mu.Unlock()
-		}()
+		r := &per[i]
+		switch {
+		case r.app.err != nil && statusOf(r.app.err) == 404:
+			gap(in.Name, snapshot.EntraApplication, fmt.Errorf("no app registration with Application (client) ID %s in this tenant (deleted, or entra_app_id is wrong)", in.EntraAppID))
+		case r.app.err != nil:
+			gap(in.Name, snapshot.EntraApplication, fmt.Errorf("reading app registration %s: %w", in.EntraAppID, r.app.err))
+		default:
+			in.Application = application(r.app.result.(models.Applicationable))
+		}
+		switch {
+		case r.sp.err != nil && statusOf(r.sp.err) == 404:
+			// No enterprise application: nothing can have been consented.
+			in.ServicePrincipalMissing = true
+			in.PermissionGrants = []snapshot.PermissionGrant{}
+		case r.sp.err != nil:
+			err := fmt.Errorf("reading the service principal of %s: %w", in.EntraAppID, r.sp.err)
+			gap(in.Name, snapshot.EntraServicePrincipal, err)
+			gap(in.Name, snapshot.EntraPermissionGrants, err)
+		default:
+			in.ServicePrincipal = servicePrincipal(r.sp.result.(models.ServicePrincipalable))
+			r.grants = s.grantsGet(ctx, in.ServicePrincipal.ID)
+			round = append(round, r.grants)
+		}
+		if r.scimSP == nil {
+			continue
+		}
+		switch {
+		case r.scimSP.err != nil && statusOf(r.scimSP.err) == 404:
+			gap(in.Name, snapshot.EntraProvisioning, fmt.Errorf("no enterprise application with Application ID %s in this tenant (deleted, or scim_app_id is wrong)", in.SCIMAppID))
+		case r.scimSP.err != nil:
+			gap(in.Name, snapshot.EntraProvisioning, fmt.Errorf("reading the service principal of %s: %w", in.SCIMAppID, r.scimSP.err))
+		default:
+			sp := servicePrincipal(r.scimSP.result.(models.ServicePrincipalable))
+			in.Provisioning = &snapshot.Provisioning{ServicePrincipalID: sp.ID, DisplayName: sp.DisplayName, Jobs: []snapshot.SyncJob{}}
+			r.jobs = s.jobsGet(ctx, sp.ID)
+			round = append(round, r.jobs)
+		}
 	}
-	wg.Wait()
+	s.getAll(ctx, round)
+
+	// Round 3: the schema of every job.
+	round = nil
+	type schemaRead struct {
+		integration int
+		job         int
+		get         *graphGet
+	}
+	var schemas []schemaRead
+	for i := range snap.Integrations {
+		in := &snap.Integrations[i]
+		r := &per[i]
+		if r.grants != nil {
+			grants, err := s.grantPages(ctx, r.grants)
+			if err != nil {
+				gap(in.Name, snapshot.EntraPermissionGrants, fmt.Errorf("reading delegated permission grants: %w", err))
+			} else {
+				in.PermissionGrants = grants
+			}
+		}
+		if r.jobs == nil {
+			continue
+		}
+		jobs, err := s.jobPages(ctx, r.jobs)
+		if err != nil {
+			gap(in.Name, snapshot.EntraProvisioning, fmt.Errorf("reading synchronization jobs: %w", err))
+			in.Provisioning = nil
+			continue
+		}
+		in.Provisioning.Jobs = jobs
+		for j := range jobs {
+			get := s.schemaGet(ctx, in.Provisioning.ServicePrincipalID, jobs[j].ID)
+			schemas = append(schemas, schemaRead{integration: i, job: j, get: get})
+			round = append(round, get)
+		}
+	}
+	s.getAll(ctx, round)
+	failed := map[int]error{}
+	for _, sr := range schemas {
+		if sr.get.err != nil {
+			if failed[sr.integration] == nil {
+				failed[sr.integration] = fmt.Errorf("reading the schema of synchronization job %s: %w", snap.Integrations[sr.integration].Provisioning.Jobs[sr.job].ID, sr.get.err)
+			}
+			continue
+		}
+		snap.Integrations[sr.integration].Provisioning.Jobs[sr.job].Mappings = objectMappings(sr.get.result.(models.SynchronizationSchemaable))
+	}
+	for i, err := range failed {
+		gap(snap.Integrations[i].Name, snapshot.EntraProvisioning, err)
+		snap.Integrations[i].Provisioning = nil
+	}
+	sort.SliceStable(snap.Gaps, func(a, b int) bool { return snap.Gaps[a].Integration < snap.Gaps[b].Integration })
 }
 
-var errNoServicePrincipal = errors.New("no service principal")
+func (s *Source) servicePrincipalGet(ctx context.Context, appID string, sel []string) *graphGet {
+	info, err := serviceprincipalswithappid.NewServicePrincipalsWithAppIdRequestBuilderInternal(map[string]string{}, s.adapter, &appID).
+		ToGetRequestInformation(ctx, &serviceprincipalswithappid.ServicePrincipalsWithAppIdRequestBuilderGetRequestConfiguration{
+			QueryParameters: &serviceprincipalswithappid.ServicePrincipalsWithAppIdRequestBuilderGetQueryParameters{Select: sel},
+		})
+	return &graphGet{info: info, err: err, factory: models.CreateServicePrincipalFromDiscriminatorValue}
+}
+
+func (s *Source) applicationGet(ctx context.Context, appID string) *graphGet {
+	info, err := applicationswithappid.NewApplicationsWithAppIdRequestBuilderInternal(map[string]string{}, s.adapter, &appID).
+		ToGetRequestInformation(ctx, &applicationswithappid.ApplicationsWithAppIdRequestBuilderGetRequestConfiguration{
+			QueryParameters: &applicationswithappid.ApplicationsWithAppIdRequestBuilderGetQueryParameters{Select: applicationSelect},
+		})
+	return &graphGet{info: info, err: err, factory: models.CreateApplicationFromDiscriminatorValue}
+}
+
+func (s *Source) servicePrincipalItem(id string) *serviceprincipals.ServicePrincipalItemRequestBuilder {
+	return serviceprincipals.NewServicePrincipalsRequestBuilderInternal(map[string]string{}, s.adapter).ByServicePrincipalId(id)
+}
+
+func (s *Source) grantsGet(ctx context.Context, spID string) *graphGet {
+	info, err := s.servicePrincipalItem(spID).Oauth2PermissionGrants().ToGetRequestInformation(ctx, &serviceprincipals.ItemOauth2PermissionGrantsRequestBuilderGetRequestConfiguration{
+		QueryParameters: &serviceprincipals.ItemOauth2PermissionGrantsRequestBuilderGetQueryParameters{Select: grantSelect},
+	})
+	return &graphGet{info: info, err: err, factory: models.CreateOAuth2PermissionGrantCollectionResponseFromDiscriminatorValue}
+}
+
+func (s *Source) jobsGet(ctx context.Context, spID string) *graphGet {
+	info, err := s.servicePrincipalItem(spID).Synchronization().Jobs().ToGetRequestInformation(ctx, &serviceprincipals.ItemSynchronizationJobsRequestBuilderGetRequestConfiguration{
+		QueryParameters: &serviceprincipals.ItemSynchronizationJobsRequestBuilderGetQueryParameters{Select: jobSelect},
+	})
+	return &graphGet{info: info, err: err, factory: models.CreateSynchronizationJobCollectionResponseFromDiscriminatorValue}
+}
+
+func (s *Source) schemaGet(ctx context.Context, spID, jobID string) *graphGet {
+	info, err := s.servicePrincipalItem(spID).Synchronization().Jobs().BySynchronizationJobId(jobID).Schema().ToGetRequestInformation(ctx, nil)
+	return &graphGet{info: info, err: err, factory: models.CreateSynchronizationSchemaFromDiscriminatorValue}
+}
+
+// grantPages converts the first page of grants and follows @odata.nextLink
+// for the rest (rare: an app has a handful of grants).
+func (s *Source) grantPages(ctx context.Context, first *graphGet) ([]snapshot.PermissionGrant, error) {
+	if first.err != nil {
+		return nil, first.err
+	}
+	page := first.result.(models.OAuth2PermissionGrantCollectionResponseable)
+	out := []snapshot.PermissionGrant{}
+	for {
+		for _, g := range page.GetValue() {
+			out = append(out, snapshot.PermissionGrant{
+				ID:          str(g.GetId()),
+				ClientID:    str(g.GetClientId()),
+				ResourceID:  str(g.GetResourceId()),
+				ConsentType: str(g.GetConsentType()),
+				PrincipalID: str(g.GetPrincipalId()),
+				Scope:       str(g.GetScope()),
+			})
+		}
+		next := page.GetOdataNextLink()
+		if next == nil || *next == "" {
+			return out, nil
+		}
+		var err error
+		page, err = serviceprincipals.NewItemOauth2PermissionGrantsRequestBuilder(*next, s.adapter).Get(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// jobPages converts the first page of synchronization jobs and follows
+// @odata.nextLink for the rest.
+func (s *Source) jobPages(ctx context.Context, first *graphGet) ([]snapshot.SyncJob, error) {
+	if first.err != nil {
+		return nil, first.err
+	}
+	page := first.result.(models.SynchronizationJobCollectionResponseable)
+	out := []snapshot.SyncJob{}
+	for {
+		for _, job := range page.GetValue() {
+			j := snapshot.SyncJob{ID: str(job.GetId()), TemplateID: str(job.GetTemplateId()), Mappings: []snapshot.ObjectMapping{}}
+			if st := job.GetStatus(); st != nil && st.GetCode() != nil {
+				j.Status = st.GetCode().String()
+			}
+			out = append(out, j)
+		}
+		next := page.GetOdataNextLink()
+		if next == nil || *next == "" {
+			break
+		}
+		var err error
+		page, err = serviceprincipals.NewItemSynchronizationJobsRequestBuilder(*next, s.adapter).Get(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
+	return out, nil
+}
 
 // graphPermissions reads the Microsoft Graph service principal's delegated
 // permission names, so permission GUIDs are resolved from the tenant
 // itself rather than from a hard-coded table.
-func (s *Source) graphPermissions(ctx context.Context) (string, map[string]string, error) {
-	appID := MicrosoftGraphAppID
-	sp, err := serviceprincipalswithappid.NewServicePrincipalsWithAppIdRequestBuilderInternal(map[string]string{}, s.adapter, &appID).
-		Get(ctx, &serviceprincipalswithappid.ServicePrincipalsWithAppIdRequestBuilderGetRequestConfiguration{
-			QueryParameters: &serviceprincipalswithappid.ServicePrincipalsWithAppIdRequestBuilderGetQueryParameters{Select: graphSPSelect},
-		})
-	if err != nil {
-		return "", nil, fmt.Errorf("reading the Microsoft Graph service principal: %w", err)
-	}
+func graphPermissions(sp models.ServicePrincipalable) (string, map[string]string, error) {
 	perms := map[string]string{}
 	for _, scope := range sp.GetOauth2PermissionScopes() {
 		if scope.GetId() != nil && scope.GetValue() != nil {
@@ -143,18 +282,8 @@ func (s *Source) graphPermissions(ctx context.Context) (string, map[string]strin
 	return str(sp.GetId()), perms, nil
 }
 
-// application reads the app registration Cloudflare signs in with.
-func (s *Source) application(ctx context.Context, appID string) (*snapshot.Application, error) {
-	app, err := applicationswithappid.NewApplicationsWithAppIdRequestBuilderInternal(map[string]string{}, s.adapter, &appID).
-		Get(ctx, &applicationswithappid.ApplicationsWithAppIdRequestBuilderGetRequestConfiguration{
-			QueryParameters: &applicationswithappid.ApplicationsWithAppIdRequestBuilderGetQueryParameters{Select: applicationSelect},
-		})
-	if err != nil {
-		if statusOf(err) == 404 {
-			return nil, fmt.Errorf("no app registration with Application (client) ID %s in this tenant (deleted, or entra_app_id is wrong)", appID)
-		}
-		return nil, fmt.Errorf("reading app registration %s: %w", appID, err)
-	}
+// application converts the app registration Cloudflare signs in with.
+func application(app models.Applicationable) *snapshot.Application {
 	out := &snapshot.Application{
 		ID:                     str(app.GetId()),
 		AppID:                  str(app.GetAppId()),
@@ -202,125 +331,16 @@ func (s *Source) application(ctx context.Context, appID string) (*snapshot.Appli
 			End:         kc.GetEndDateTime(),
 		})
 	}
-	return out, nil
+	return out
 }
 
-// consent reads the app's service principal and its delegated permission
-// grants (all pages). A tenant without the service principal has granted
-// nothing: that is an observation, reported as errNoServicePrincipal.
-func (s *Source) consent(ctx context.Context, appID string) (*snapshot.ServicePrincipal, []snapshot.PermissionGrant, error) {
-	sp, err := s.servicePrincipal(ctx, appID)
-	if err != nil {
-		return nil, nil, err
-	}
-	grants, err := s.grants(ctx, sp.ID)
-	if err != nil {
-		return sp, nil, err
-	}
-	return sp, grants, nil
-}
-
-func (s *Source) servicePrincipal(ctx context.Context, appID string) (*snapshot.ServicePrincipal, error) {
-	sp, err := serviceprincipalswithappid.NewServicePrincipalsWithAppIdRequestBuilderInternal(map[string]string{}, s.adapter, &appID).
-		Get(ctx, &serviceprincipalswithappid.ServicePrincipalsWithAppIdRequestBuilderGetRequestConfiguration{
-			QueryParameters: &serviceprincipalswithappid.ServicePrincipalsWithAppIdRequestBuilderGetQueryParameters{Select: servicePrincipalSelect},
-		})
-	if err != nil {
-		if statusOf(err) == 404 {
-			return nil, errNoServicePrincipal
-		}
-		return nil, fmt.Errorf("reading the service principal of %s: %w", appID, err)
-	}
+func servicePrincipal(sp models.ServicePrincipalable) *snapshot.ServicePrincipal {
 	return &snapshot.ServicePrincipal{
 		ID:             str(sp.GetId()),
 		AppID:          str(sp.GetAppId()),
 		DisplayName:    str(sp.GetDisplayName()),
 		AccountEnabled: sp.GetAccountEnabled(),
-	}, nil
-}
-
-func (s *Source) grants(ctx context.Context, spID string) ([]snapshot.PermissionGrant, error) {
-	builder := serviceprincipals.NewServicePrincipalsRequestBuilderInternal(map[string]string{}, s.adapter).
-		ByServicePrincipalId(spID).Oauth2PermissionGrants()
-	page, err := builder.Get(ctx, &serviceprincipals.ItemOauth2PermissionGrantsRequestBuilderGetRequestConfiguration{
-		QueryParameters: &serviceprincipals.ItemOauth2PermissionGrantsRequestBuilderGetQueryParameters{Select: grantSelect},
-	})
-	out := []snapshot.PermissionGrant{}
-	for {
-		if err != nil {
-			return nil, fmt.Errorf("reading delegated permission grants: %w", err)
-		}
-		for _, g := range page.GetValue() {
-			out = append(out, snapshot.PermissionGrant{
-				ID:          str(g.GetId()),
-				ClientID:    str(g.GetClientId()),
-				ResourceID:  str(g.GetResourceId()),
-				ConsentType: str(g.GetConsentType()),
-				PrincipalID: str(g.GetPrincipalId()),
-				Scope:       str(g.GetScope()),
-			})
-		}
-		next := page.GetOdataNextLink()
-		if next == nil || *next == "" {
-			return out, nil
-		}
-		page, err = builder.WithUrl(*next).Get(ctx, nil)
 	}
-}
-
-// provisioning reads the SCIM enterprise app, its synchronization jobs
-// (all pages) and each job's schema, the schemas concurrently.
-func (s *Source) provisioning(ctx context.Context, scimAppID string) (*snapshot.Provisioning, error) {
-	sp, err := s.servicePrincipal(ctx, scimAppID)
-	if errors.Is(err, errNoServicePrincipal) {
-		return nil, fmt.Errorf("no enterprise application with Application ID %s in this tenant (deleted, or scim_app_id is wrong)", scimAppID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	item := serviceprincipals.NewServicePrincipalsRequestBuilderInternal(map[string]string{}, s.adapter).ByServicePrincipalId(sp.ID)
-	jobsBuilder := item.Synchronization().Jobs()
-	page, err := jobsBuilder.Get(ctx, &serviceprincipals.ItemSynchronizationJobsRequestBuilderGetRequestConfiguration{
-		QueryParameters: &serviceprincipals.ItemSynchronizationJobsRequestBuilderGetQueryParameters{Select: jobSelect},
-	})
-	var jobs []models.SynchronizationJobable
-	for {
-		if err != nil {
-			return nil, fmt.Errorf("reading synchronization jobs: %w", err)
-		}
-		jobs = append(jobs, page.GetValue()...)
-		next := page.GetOdataNextLink()
-		if next == nil || *next == "" {
-			break
-		}
-		page, err = jobsBuilder.WithUrl(*next).Get(ctx, nil)
-	}
-
-	out := &snapshot.Provisioning{ServicePrincipalID: sp.ID, DisplayName: sp.DisplayName, Jobs: make([]snapshot.SyncJob, len(jobs))}
-	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
-	for i, job := range jobs {
-		out.Jobs[i] = snapshot.SyncJob{ID: str(job.GetId()), TemplateID: str(job.GetTemplateId()), Mappings: []snapshot.ObjectMapping{}}
-		if st := job.GetStatus(); st != nil && st.GetCode() != nil {
-			out.Jobs[i].Status = st.GetCode().String()
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			schema, err := item.Synchronization().Jobs().BySynchronizationJobId(out.Jobs[i].ID).Schema().Get(ctx, nil)
-			if err != nil {
-				errs[i] = fmt.Errorf("reading the schema of synchronization job %s: %w", out.Jobs[i].ID, err)
-				return
-			}
-			out.Jobs[i].Mappings = objectMappings(schema)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	sort.Slice(out.Jobs, func(a, b int) bool { return out.Jobs[a].ID < out.Jobs[b].ID })
-	return out, nil
 }
 
 func objectMappings(schema models.SynchronizationSchemaable) []snapshot.ObjectMapping {
@@ -353,6 +373,10 @@ func objectMappings(schema models.SynchronizationSchemaable) []snapshot.ObjectMa
 
 // statusOf returns the HTTP status of a Graph error, or 0.
 func statusOf(err error) int {
+	var item *itemError
+	if errors.As(err, &item) {
+		return item.Status
+	}
 	var od *odataerrors.ODataError
 	if errors.As(err, &od) {
 		return od.ResponseStatusCode
