@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -290,5 +291,32 @@ func TestSuppressions(t *testing.T) {
 	// Suppressed findings do not count towards --fail-on.
 	if all, counted := len(r.Findings), r.CountAtOrAbove(checks.Low); counted != all-1 {
 		t.Errorf("counted %d of %d findings", counted, all)
+	}
+}
+
+func TestManyIntegrationsStayCheap(t *testing.T) {
+	env, _ := startSim(t, demo.ScenarioHealthy, sim.Options{})
+	f, err := os.OpenFile(env.ConfigPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Twelve more integrations over the same apps: 41 Graph reads in round
+	// one, more than two batches' worth.
+	for i := 0; i < 12; i++ {
+		fmt.Fprintf(f, "\n[[integration]]\nname = \"copy-%d\"\nentra_app_id = %q\nscim_app_id = %q\n", i, sim.CorpAppID, sim.CorpSCIMAppID)
+	}
+	f.Close()
+	cfg, err := config.Load(env.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runAudit(t, cfg)
+	if len(r.Gaps) != 0 || len(r.Findings) != 0 {
+		t.Fatalf("gaps %+v findings %v", r.Gaps, keys(r.Findings))
+	}
+	// Round one: 3 batches (1 + 14×2 + 13 = 42 reads); round two: 2
+	// (27 grants and jobs); round three: 1 (13 schemas).
+	if got := r.Stats.APIRequests["graph"]; got != 6 {
+		t.Errorf("graph requests = %d for 14 integrations, want 6", got)
 	}
 }
