@@ -104,7 +104,7 @@ func TestOTLPExportOfARun(t *testing.T) {
 			}
 			graphSpan := false
 			for name := range spans {
-				if strings.HasPrefix(name, "graph GET ") {
+				if strings.HasPrefix(name, "graph POST /v1.0/$batch") {
 					graphSpan = true
 				}
 			}
