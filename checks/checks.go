@@ -160,6 +160,7 @@ func All() []Check {
 		secretExpiry(),
 		certificateExpiry(),
 		redirectURI(),
+		servicePrincipalEnabled(),
 		scimRequiredMapping(),
 		scimRecommendedMappings(),
 		idpExists(),

@@ -73,7 +73,7 @@ func healthy() *snapshot.Snapshot {
 				PasswordCredentials:    []snapshot.Credential{{KeyID: "k1", DisplayName: "cloudflare", Hint: "AbC", End: at(200 * 24 * time.Hour)}},
 				KeyCredentials:         []snapshot.Credential{},
 			},
-			ServicePrincipal: &snapshot.ServicePrincipal{ID: "app-sp", AppID: appID, DisplayName: "Cloudflare Access"},
+			ServicePrincipal: &snapshot.ServicePrincipal{ID: "app-sp", AppID: appID, DisplayName: "Cloudflare Access", AccountEnabled: ptr(true)},
 			PermissionGrants: []snapshot.PermissionGrant{{
 				ClientID: "app-sp", ResourceID: "graph-sp", ConsentType: "AllPrincipals",
 				Scope: " email  offline_access openid profile User.Read Directory.Read.All GroupMember.Read.All",
@@ -242,6 +242,17 @@ func TestCertificateExpiry(t *testing.T) {
 	want(t, run(t, "ENTRA-CRED-002", snap), Critical, "c1", "valid for more than 30 days", "expired 3 days ago")
 }
 
+func TestServicePrincipalEnabled(t *testing.T) {
+	snap := healthy()
+	snap.Integrations[0].ServicePrincipal.AccountEnabled = ptr(false)
+	want(t, run(t, "ENTRA-APP-002", snap), Critical, "accountEnabled", "enabled for users to sign in", "disabled")
+	snap.Integrations[0].ServicePrincipal = nil
+	snap.Integrations[0].ServicePrincipalMissing = true
+	if out := run(t, "ENTRA-APP-002", snap); out.NotApplicable == "" {
+		t.Errorf("without a service principal the check does not apply: %+v", out)
+	}
+}
+
 func TestRedirectURI(t *testing.T) {
 	snap := healthy()
 	app := snap.Integrations[0].Application
@@ -401,8 +412,8 @@ func TestCatalog(t *testing.T) {
 		}
 		seen[c.ID] = true
 	}
-	if len(seen) != 12 {
-		t.Errorf("want 12 checks, got %d", len(seen))
+	if len(seen) != 13 {
+		t.Errorf("want 13 checks, got %d", len(seen))
 	}
 }
 

@@ -283,6 +283,34 @@ func redirectURI() Check {
 	return c
 }
 
+func servicePrincipalEnabled() Check {
+	c := Check{
+		ID:       "ENTRA-APP-002",
+		Title:    "The app's enterprise application is disabled for sign-in",
+		Severity: Critical,
+		Description: "The app registration's service principal (its enterprise application in this tenant) has " +
+			"\"Enabled for users to sign-in?\" set to No (accountEnabled false). Entra ID then refuses every token for the " +
+			"app and nobody can sign in through Cloudflare, even though the registration itself looks fine.",
+		Remediation: "Entra admin center > Identity > Applications > Enterprise applications > (the app) > Properties: " +
+			"set \"Enabled for users to sign-in?\" to Yes and Save.",
+		Needs: []snapshot.DataKind{snapshot.EntraServicePrincipal},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		sp := in.Integration.ServicePrincipal
+		if sp == nil {
+			return Outcome{NotApplicable: "the app has no service principal (see ENTRA-PERM-002)"}
+		}
+		if sp.AccountEnabled == nil || *sp.AccountEnabled {
+			return Outcome{}
+		}
+		r := Resource{Side: snapshot.SideEntra, Kind: KindAppRegistration, ID: in.Integration.EntraAppID, Name: sp.DisplayName}
+		return Outcome{Findings: []Finding{c.finding(in, Critical, r, "accountEnabled",
+			fmt.Sprintf("Enterprise application %q is disabled for sign-in", sp.DisplayName),
+			"enabled for users to sign in (accountEnabled true)", "disabled (accountEnabled false)")}}
+	}
+	return c
+}
+
 // sameRedirect compares redirect URIs as Entra does: exact, except that
 // the host name is case-insensitive.
 func sameRedirect(got, want string) bool {

@@ -131,7 +131,7 @@ func TestChecksAndVersion(t *testing.T) {
 	var doc struct {
 		Checks []struct{ ID, Severity, Title string }
 	}
-	if code != exitOK || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Checks) != 12 {
+	if code != exitOK || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Checks) != 13 {
 		t.Errorf("checks --format json: %d\n%s", code, out)
 	}
 	code, out, _ = runCLI(t, "version")

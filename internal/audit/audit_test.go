@@ -320,3 +320,18 @@ func TestManyIntegrationsStayCheap(t *testing.T) {
 		t.Errorf("graph requests = %d for 14 integrations, want 6", got)
 	}
 }
+
+func TestDisabledEnterpriseApp(t *testing.T) {
+	env, cfg := startSim(t, demo.ScenarioHealthy, sim.Options{})
+	env.Server.Update(func(tn *sim.Tenant) {
+		for i := range tn.ServicePrincipals {
+			if tn.ServicePrincipals[i].AppID == sim.CorpAppID {
+				tn.ServicePrincipals[i].AccountEnabled = false
+			}
+		}
+	})
+	r := runAudit(t, cfg)
+	if got := keys(r.Findings); len(got) != 1 || got[0] != "corp-sso ENTRA-APP-002 accountEnabled" {
+		t.Errorf("findings %v", got)
+	}
+}
