@@ -24,6 +24,12 @@ type Sender interface {
 	Send(ctx context.Context, p notify.Payload) (string, error)
 }
 
+// destination is implemented by senders that know where their messages
+// land (a Slack channel); pacing is per destination, else per route.
+type destination interface {
+	Destination() string
+}
+
 // Observer is told about delivery outcomes (metrics); it may be nil.
 type Observer interface {
 	NotificationResult(ctx context.Context, route, outcome string)
@@ -32,8 +38,8 @@ type Observer interface {
 
 // Retry timing.
 const (
-	// MinInterval keeps at most about one message per second per route,
-	// Slack's limit per channel.
+	// MinInterval keeps at most about one message per second per
+	// destination (channel), Slack's limit.
 	MinInterval = time.Second
 	// backoffBase and backoffCap bound retries of 5xx and network errors.
 	backoffBase = 2 * time.Second
@@ -141,12 +147,16 @@ func (d *Dispatcher) deliverRoute(ctx context.Context, route string, items []sto
 		d.noteProblem(route, "route is not configured any more; its messages stay pending")
 		return time.Time{}
 	}
+	pace := route
+	if dest, ok := sender.(destination); ok {
+		pace = dest.Destination()
+	}
 	for _, it := range items {
 		now := d.now()
 		if it.NextAttemptAt.After(now) {
 			return it.NextAttemptAt
 		}
-		if gap := d.sinceLastSend(route, now); gap < MinInterval {
+		if gap := d.sinceLastSend(pace, now); gap < MinInterval {
 			return now.Add(MinInterval - gap)
 		}
 		var p notify.Payload
@@ -160,7 +170,7 @@ func (d *Dispatcher) deliverRoute(ctx context.Context, route string, items []sto
 		if d.lastSent == nil {
 			d.lastSent = map[string]time.Time{}
 		}
-		d.lastSent[route] = d.now()
+		d.lastSent[pace] = d.now()
 		d.mu.Unlock()
 		if err != nil {
 			if ctx.Err() != nil {

@@ -157,3 +157,27 @@ func TestOnePerSecondPerRoute(t *testing.T) {
 		t.Errorf("order not kept: %q, %q", msgs[1].Text, msgs[2].Text)
 	}
 }
+
+func TestPacingIsPerChannelAcrossRoutes(t *testing.T) {
+	st, srv, d, _ := setup(t, slacktest.DefaultToken)
+	// A second route posting to the same channel.
+	other := config.SlackRoute{Name: "other", Token: config.NewSecret(slacktest.DefaultToken), Channel: slacktest.DefaultChannel, APIURL: srv.URL(), Severity: checks.Medium}
+	d.Senders["other"] = slack.New(other, nil)
+	p, _ := json.Marshal(notify.Payload{Text: "from the other route"})
+	if err := st.Enqueue(context.Background(), time.Now(), []store.NewOutboxItem{{Route: "other", Kind: "test", Payload: p}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go d.Run(ctx, nil)
+	for len(srv.Messages()) < 2 && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 2 {
+		t.Fatalf("delivered %d of 2", len(msgs))
+	}
+	if gap := msgs[1].At.Sub(msgs[0].At); gap < 900*time.Millisecond {
+		t.Errorf("two routes posted to one channel %s apart", gap)
+	}
+}

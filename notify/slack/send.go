@@ -3,8 +3,10 @@ package slack
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +42,17 @@ func New(route config.SlackRoute, client *http.Client) *Notifier {
 		client = &http.Client{Timeout: defaultTimeout}
 	}
 	return &Notifier{route: route, client: client}
+}
+
+// Destination names where the route's messages land, for pacing: Slack
+// allows about one message per second per channel, whichever route sends
+// it. A webhook is identified by a hash of its URL, which is a secret.
+func (n *Notifier) Destination() string {
+	if n.route.UsesWebhook() {
+		sum := sha256.Sum256([]byte(n.route.WebhookURL.Reveal()))
+		return "webhook:" + hex.EncodeToString(sum[:8])
+	}
+	return "channel:" + strings.TrimPrefix(n.route.Channel, "#")
 }
 
 // Send posts one message and returns its ts (bot token) or "" (webhook,
