@@ -308,7 +308,7 @@ func (d *Daemon) startDispatcher(ctx context.Context) error {
 			return err
 		}
 	}
-	disp := &dispatch.Dispatcher{Store: d.store, Senders: senders, Logger: d.logger, Observer: d.opts.Telemetry, Now: d.now}
+	disp := &dispatch.Dispatcher{Store: d.store, Senders: senders, Logger: d.logger, Observer: d.opts.Telemetry, Tracer: d.opts.Telemetry.Tracer(), Now: d.now}
 	dctx, cancel := context.WithCancel(ctx)
 	stopped := make(chan struct{})
 	go func() {

@@ -84,11 +84,16 @@ func TestOTLPExportOfARun(t *testing.T) {
 			if protocol != "grpc" {
 				endpoint = recv.HTTPURL()
 			}
-			runWithTelemetry(t, fmt.Sprintf("\n[telemetry]\nendpoint = %q\nprotocol = %q\ninsecure = true\nexport_interval = \"200ms\"\n", endpoint, protocol))
+			srv := slacktest.NewServer(t)
+			runWithTelemetry(t, fmt.Sprintf("\n[telemetry]\nendpoint = %q\nprotocol = %q\ninsecure = true\nexport_interval = \"200ms\"\n", endpoint, protocol)+
+				fmt.Sprintf("\n[[notify.slack]]\nname = \"security\"\ntoken = %q\nchannel = %q\napi_url = %q\n", slacktest.DefaultToken, slacktest.DefaultChannel, srv.URL()))
+			if len(srv.Messages()) == 0 {
+				t.Errorf("no Slack message was delivered")
+			}
 
 			names := strings.Join(recv.MetricNames(), " ")
 			for _, want := range []string{"driftd.runs", "driftd.run.duration", "driftd.findings.open", "driftd.findings.opened",
-				"driftd.credential.expiry", "driftd.api.requests"} {
+				"driftd.credential.expiry", "driftd.api.requests", "driftd.notifications.sent", "driftd.notifications.pending"} {
 				if !strings.Contains(names, want) {
 					t.Errorf("metric %s not received (got %s)", want, names)
 				}
@@ -97,7 +102,7 @@ func TestOTLPExportOfARun(t *testing.T) {
 			for _, s := range recv.Spans() {
 				spans[s.GetName()] = true
 			}
-			for _, want := range []string{"driftd.run", "read entra", "read cloudflare", "integration corp-sso", "check ENTRA-APP-001"} {
+			for _, want := range []string{"driftd.run", "read entra", "read cloudflare", "integration corp-sso", "check ENTRA-APP-001", "notify security"} {
 				if !spans[want] {
 					t.Errorf("span %q not received", want)
 				}

@@ -14,6 +14,10 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/driftd/driftd/internal/store"
 	"github.com/driftd/driftd/notify"
 )
@@ -56,6 +60,8 @@ type Dispatcher struct {
 	Senders  map[string]Sender
 	Logger   *slog.Logger
 	Observer Observer
+	// Tracer, when set, gets one span per delivery attempt.
+	Tracer trace.Tracer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -165,7 +171,7 @@ func (d *Dispatcher) deliverRoute(ctx context.Context, route string, items []sto
 			d.markFailed(ctx, route, it, "stored payload is unreadable", true, now.Add(permanentRetry))
 			return now.Add(permanentRetry)
 		}
-		ts, err := sender.Send(ctx, p)
+		ts, err := d.send(ctx, sender, route, it, p)
 		d.mu.Lock()
 		if d.lastSent == nil {
 			d.lastSent = map[string]time.Time{}
@@ -190,6 +196,23 @@ func (d *Dispatcher) deliverRoute(ctx context.Context, route string, items []sto
 		d.logger().Info("notification sent", "route", route, "id", it.ID, "kind", it.Kind, "attempts", it.Attempts+1)
 	}
 	return time.Time{}
+}
+
+// send delivers one item inside a "notify <route>" span.
+func (d *Dispatcher) send(ctx context.Context, sender Sender, route string, it store.OutboxItem, p notify.Payload) (string, error) {
+	if d.Tracer == nil {
+		return sender.Send(ctx, p)
+	}
+	ctx, span := d.Tracer.Start(ctx, "notify "+route, trace.WithAttributes(
+		attribute.String("driftd.route", route), attribute.String("driftd.notification.kind", it.Kind),
+		attribute.Int64("driftd.outbox_id", it.ID), attribute.Int("driftd.attempt", it.Attempts+1)))
+	defer span.End()
+	ts, err := sender.Send(ctx, p)
+	if err != nil {
+		// SendError texts are secret-free by contract.
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return ts, err
 }
 
 // failure classifies a send error and schedules the next attempt.
