@@ -3,7 +3,6 @@ package telemetry
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +27,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/transport"
 )
 
 // Protocols.
@@ -115,18 +115,11 @@ func resolve(cfg config.Telemetry) (*plan, error) {
 	}
 
 	if cfg.CAFile != "" && !p.insecure {
-		pem, err := os.ReadFile(cfg.CAFile)
+		tlsConfig, err := transport.TLSConfig(cfg.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("telemetry.ca_file: %w", err)
 		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("telemetry.ca_file: no PEM certificate in %s", cfg.CAFile)
-		}
-		p.tls = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		p.tls = tlsConfig
 	}
 	return p, nil
 }

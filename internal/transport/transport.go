@@ -15,6 +15,16 @@ import (
 // New returns an *http.Transport that trusts the system roots and, when
 // caFile is not empty, the PEM certificates in it as well.
 func New(caFile string) (*http.Transport, error) {
+	tlsConfig, err := TLSConfig(caFile)
+	if err != nil {
+		return nil, err
+	}
+	return NewWithPool(tlsConfig.RootCAs), nil
+}
+
+// TLSConfig trusts the system roots plus the PEM certificates of caFile
+// (none when empty). Every outbound client of driftd uses it.
+func TLSConfig(caFile string) (*tls.Config, error) {
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
@@ -28,7 +38,7 @@ func New(caFile string) (*http.Transport, error) {
 			return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", caFile)
 		}
 	}
-	return NewWithPool(pool), nil
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
 // NewWithPool returns a transport trusting exactly pool.
