@@ -14,21 +14,14 @@ import (
 // provider whose client_id is the integration's app. The second result
 // explains a miss.
 func FindIdentityProvider(snap *snapshot.Snapshot, in *snapshot.Integration) (*snapshot.IdentityProvider, string) {
-	if in.CloudflareIdPID != "" {
-		for i, idp := range snap.IdentityProviders {
-			if strings.EqualFold(idp.ID, in.CloudflareIdPID) {
-				if idp.Type != "azureAD" {
-					return nil, fmt.Sprintf("identity provider %s (%q) is of type %s, not azureAD", idp.ID, idp.Name, idp.Type)
-				}
-				return &snap.IdentityProviders[i], ""
-			}
+	if idp := snap.IdentityProviderOf(in); idp != nil {
+		if idp.Type != "azureAD" {
+			return nil, fmt.Sprintf("identity provider %s (%q) is of type %s, not azureAD", idp.ID, idp.Name, idp.Type)
 		}
-		return nil, fmt.Sprintf("no identity provider with id %s", in.CloudflareIdPID)
+		return idp, ""
 	}
-	for i, idp := range snap.IdentityProviders {
-		if idp.Type == "azureAD" && strings.EqualFold(idp.ClientID, in.EntraAppID) {
-			return &snap.IdentityProviders[i], ""
-		}
+	if in.CloudflareIdPID != "" {
+		return nil, fmt.Sprintf("no identity provider with id %s", in.CloudflareIdPID)
 	}
 	var azure []string
 	for _, idp := range snap.IdentityProviders {

@@ -1,37 +1,16 @@
 package drift
 
 import (
-	"strings"
-
 	"github.com/driftd/driftd/internal/snapshot"
 )
 
-// findIdentityProvider returns the integration's Cloudflare identity
-// provider: the configured cloudflare_idp_id, or else the first azureAD
-// provider whose client_id is the integration's app. It mirrors the checks'
-// lookup, which cannot be imported from here (checks depend on drift).
-func findIdentityProvider(s *snapshot.Snapshot, in *snapshot.Integration) *snapshot.IdentityProvider {
-	if in.CloudflareIdPID != "" {
-		for i := range s.IdentityProviders {
-			if strings.EqualFold(s.IdentityProviders[i].ID, in.CloudflareIdPID) {
-				return &s.IdentityProviders[i]
-			}
-		}
-		return nil
-	}
-	for i, idp := range s.IdentityProviders {
-		if idp.Type == "azureAD" && strings.EqualFold(idp.ClientID, in.EntraAppID) {
-			return &s.IdentityProviders[i]
-		}
-	}
-	return nil
-}
-
+// identityProvider compares the integration's Cloudflare identity
+// provider (found the same way the checks find it).
 func (p pair) identityProvider() []Change {
 	if !p.observed(snapshot.CloudflareIdPs) {
 		return nil
 	}
-	a, b := findIdentityProvider(p.a, p.ia), findIdentityProvider(p.b, p.ib)
+	a, b := p.a.IdentityProviderOf(p.ia), p.b.IdentityProviderOf(p.ib)
 	var idA, idB, nameA, nameB string
 	if a != nil {
 		idA, nameA = a.ID, a.Name

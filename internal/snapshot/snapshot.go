@@ -6,7 +6,10 @@
 // means "not observed", never "empty".
 package snapshot
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // DataKind names one unit of data a source reads. Checks declare the kinds
 // they need; a gap on any of them makes the check "could not evaluate".
@@ -211,6 +214,23 @@ type IdPSCIM struct {
 	UserDeprovision        *bool   `json:"user_deprovision,omitempty"`
 	SeatDeprovision        *bool   `json:"seat_deprovision,omitempty"`
 	IdentityUpdateBehavior *string `json:"identity_update_behavior,omitempty"`
+}
+
+// IdentityProviderOf returns the Cloudflare identity provider of an
+// integration: the one with its cloudflare_idp_id (of whatever type), or
+// else the first azureAD provider whose client_id is the integration's
+// app. Nil when there is none.
+func (s *Snapshot) IdentityProviderOf(in *Integration) *IdentityProvider {
+	for i, idp := range s.IdentityProviders {
+		if in.CloudflareIdPID != "" {
+			if strings.EqualFold(idp.ID, in.CloudflareIdPID) {
+				return &s.IdentityProviders[i]
+			}
+		} else if idp.Type == "azureAD" && strings.EqualFold(idp.ClientID, in.EntraAppID) {
+			return &s.IdentityProviders[i]
+		}
+	}
+	return nil
 }
 
 // Gap records data that could not be read. Integration is empty for
