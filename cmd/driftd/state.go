@@ -62,10 +62,8 @@ func displayState(f store.Finding, cfg *config.Config, now time.Time) (string, s
 	if f.State != store.StateOpen {
 		return f.State, ""
 	}
-	for _, rule := range cfg.Suppress {
-		if audit.Covers(rule, f.Finding, now) {
-			return "suppressed", rule.Reason
-		}
+	if s := audit.SuppressionFor(cfg.Suppress, f.Finding, now); s != nil {
+		return "suppressed", s.Reason
 	}
 	return store.StateOpen, ""
 }

@@ -21,6 +21,11 @@ func TestStateCommands(t *testing.T) {
 	fmt.Fprint(f, "\n[[suppress]]\ncheck = \"ENTRA-SCIM-002\"\nintegration = \"corp-sso\"\nreason = \"names come from HR\"\nexpires = \"2099-01-01\"\n")
 	f.Close()
 
+	// A usage error is not a run: nothing is recorded.
+	if code, _, _ := runCLI(t, "check", "--config", env.ConfigPath, "--state-dir", stateDir, "--integration", "nope"); code != exitError {
+		t.Errorf("unknown --integration: exit %d", code)
+	}
+
 	// Before any run: status says so, approve explains what to do.
 	if code, out, _ := runCLI(t, "status", "--config", env.ConfigPath); code != exitOK || !strings.Contains(out, "No runs recorded yet") {
 		t.Errorf("status on an empty store: %d\n%s", code, out)

@@ -56,7 +56,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Result, error)
 	if now == nil {
 		now = time.Now
 	}
-	selected, err := selectIntegrations(cfg, opts.Integrations)
+	selected, err := SelectIntegrations(cfg, opts.Integrations)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +121,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Result, error)
 	return &Result{Report: rep, Snapshot: snap, Throttled: counter.Throttled()}, nil
 }
 
-func selectIntegrations(cfg *config.Config, names []string) ([]config.Integration, error) {
+// SelectIntegrations returns the named integrations (all when names is
+// empty), or an error naming an unknown one.
+func SelectIntegrations(cfg *config.Config, names []string) ([]config.Integration, error) {
 	if len(names) == 0 {
 		return cfg.Integrations, nil
 	}
@@ -258,20 +260,24 @@ func gapKinds(gaps []snapshot.Gap) string {
 // suppressions no longer apply.
 func Suppress(rep *report.Report, rules []config.Suppression, now time.Time) {
 	for i := range rep.Findings {
-		f := &rep.Findings[i]
-		for _, rule := range rules {
-			if !Covers(rule, *f, now) {
-				continue
-			}
-			s := &checks.Suppression{Reason: rule.Reason}
-			if !rule.ExpiresAt.IsZero() {
-				exp := rule.ExpiresAt
-				s.Expires = &exp
-			}
-			f.Suppression = s
-			break
-		}
+		rep.Findings[i].Suppression = SuppressionFor(rules, rep.Findings[i], now)
 	}
+}
+
+// SuppressionFor returns the first rule that covers f at now, or nil.
+func SuppressionFor(rules []config.Suppression, f checks.Finding, now time.Time) *checks.Suppression {
+	for _, rule := range rules {
+		if !Covers(rule, f, now) {
+			continue
+		}
+		s := &checks.Suppression{Reason: rule.Reason}
+		if !rule.ExpiresAt.IsZero() {
+			exp := rule.ExpiresAt
+			s.Expires = &exp
+		}
+		return s
+	}
+	return nil
 }
 
 // Covers reports whether a suppression rule applies to f at now.

@@ -70,6 +70,15 @@ func (e *Engine) RunOnce(ctx context.Context, cfg *config.Config, trigger string
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	// A usage error (an unknown --integration) is not a run to record.
+	selected, err := audit.SelectIntegrations(cfg, integrations)
+	if err != nil {
+		return Outcome{}, err
+	}
+	names := make([]string, len(selected))
+	for i, in := range selected {
+		names[i] = in.Name
+	}
 	started := now().UTC()
 	ctx, span := e.Telemetry.Tracer().Start(ctx, "driftd.run", trace.WithAttributes(attribute.String("driftd.trigger", trigger)))
 	defer span.End()
@@ -84,19 +93,14 @@ func (e *Engine) RunOnce(ctx context.Context, cfg *config.Config, trigger string
 	}
 
 	res, runErr := e.audit(ctx, cfg, audit.Options{Integrations: integrations, Now: now, Logger: logger, Baselines: approved, Telemetry: e.Telemetry})
-	rec := store.RunRecord{StartedAt: started, FinishedAt: now().UTC(), Trigger: trigger, Integrations: selectedNames(cfg, integrations)}
+	rec := store.RunRecord{StartedAt: started, FinishedAt: now().UTC(), Trigger: trigger, Integrations: names}
 	if e.Render != nil && len(cfg.Notify.Slack) > 0 {
 		rec.Plan = notifyplan.New(notifyplan.Options{
 			Routes:    cfg.Notify.Slack,
 			AccountID: cfg.Cloudflare.AccountID,
 			Render:    e.Render,
 			Suppressed: func(f checks.Finding, at time.Time) bool {
-				for _, rule := range cfg.Suppress {
-					if audit.Covers(rule, f, at) {
-						return true
-					}
-				}
-				return false
+				return audit.SuppressionFor(cfg.Suppress, f, at) != nil
 			},
 		})
 	}
@@ -137,34 +141,16 @@ func (e *Engine) observe(ctx context.Context, cfg *config.Config, res *audit.Res
 	for _, t := range rec.Transitions {
 		e.Telemetry.FindingEvent(ctx, t.Event, t.Finding.Finding)
 	}
-	if open, err := e.Store.Findings(ctx, false); err == nil {
-		findings := make([]checks.Finding, 0, len(open))
-		for _, f := range open {
-			ff := f.Finding
-			for _, rule := range cfg.Suppress {
-				if audit.Covers(rule, ff, rec.Run.FinishedAt) {
-					ff.Suppression = &checks.Suppression{Reason: rule.Reason}
-					break
-				}
-			}
-			findings = append(findings, ff)
-		}
-		e.Telemetry.SetOpenFindings(findings)
+	open := make([]checks.Finding, 0, len(rec.Open))
+	for _, f := range rec.Open {
+		ff := f.Finding
+		ff.Suppression = audit.SuppressionFor(cfg.Suppress, ff, rec.Run.FinishedAt)
+		open = append(open, ff)
 	}
+	e.Telemetry.SetOpenFindings(open)
 	if res != nil {
 		e.Telemetry.SetCredentialExpiry(res.Snapshot)
 	}
-}
-
-func selectedNames(cfg *config.Config, only []string) []string {
-	if len(only) > 0 {
-		return only
-	}
-	var out []string
-	for _, in := range cfg.Integrations {
-		out = append(out, in.Name)
-	}
-	return out
 }
 
 // audit runs the audit, turning a panic into an error so one bad run

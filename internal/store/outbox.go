@@ -74,12 +74,9 @@ type PlanInput struct {
 // function of its input (it runs inside the transaction).
 type Plan func(PlanInput) ([]NewOutboxItem, []LogUpdate)
 
-// planInTx loads the planner's input, runs it and stores its output in tx.
-func planInTx(ctx context.Context, tx *sql.Tx, plan Plan, run Run, transitions []Transition) error {
-	open, err := loadFindings(ctx, tx, StateOpen)
-	if err != nil {
-		return err
-	}
+// planInTx loads the rest of the planner's input, runs it and stores its
+// output in tx.
+func planInTx(ctx context.Context, tx *sql.Tx, plan Plan, run Run, transitions []Transition, open []Finding) error {
 	log, err := loadLog(ctx, tx)
 	if err != nil {
 		return err

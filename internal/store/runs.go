@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -62,6 +63,8 @@ type RunRecord struct {
 type Recorded struct {
 	Run         Run
 	Transitions []Transition
+	// Open is every finding open after the run.
+	Open []Finding
 }
 
 // RecordRun stores a run, its snapshot and the lifecycle of every finding
@@ -102,12 +105,16 @@ func (s *Store) RecordRun(ctx context.Context, rec RunRecord, retain int) (Recor
 			if err := updateHealth(ctx, tx, run.FinishedAt, health); err != nil {
 				return err
 			}
+			open, err := loadFindings(ctx, tx, StateOpen)
+			if err != nil {
+				return err
+			}
 			if rec.Plan != nil {
-				if err := planInTx(ctx, tx, rec.Plan, run, nil); err != nil {
+				if err := planInTx(ctx, tx, rec.Plan, run, nil, open); err != nil {
 					return err
 				}
 			}
-			out.Run = run
+			out = Recorded{Run: run, Open: open}
 			return nil
 		}
 
@@ -135,7 +142,9 @@ func (s *Store) RecordRun(ctx context.Context, rec RunRecord, retain int) (Recor
 			if err := upsertFinding(ctx, tx, f); err != nil {
 				return err
 			}
+			byFP[f.Fingerprint] = f
 		}
+		open := openFindings(byFP)
 		for _, t := range transitions {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO finding_events (fingerprint, run_id, at, event) VALUES (?, ?, ?, ?)`,
 				t.Finding.Fingerprint, run.ID, formatTime(run.FinishedAt), t.Event); err != nil {
@@ -154,17 +163,38 @@ func (s *Store) RecordRun(ctx context.Context, rec RunRecord, retain int) (Recor
 			return err
 		}
 		if rec.Plan != nil {
-			if err := planInTx(ctx, tx, rec.Plan, run, transitions); err != nil {
+			if err := planInTx(ctx, tx, rec.Plan, run, transitions, open); err != nil {
 				return err
 			}
 		}
-		out = Recorded{Run: run, Transitions: transitions}
+		out = Recorded{Run: run, Transitions: transitions, Open: open}
 		return nil
 	})
 	if err != nil {
 		return Recorded{}, err
 	}
 	return out, nil
+}
+
+// openFindings lists the open ones of fs in the order loadFindings uses.
+func openFindings(fs map[string]Finding) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if f.State == StateOpen {
+			out = append(out, f)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Integration != b.Integration {
+			return a.Integration < b.Integration
+		}
+		if a.CheckID != b.CheckID {
+			return a.CheckID < b.CheckID
+		}
+		return a.Fingerprint < b.Fingerprint
+	})
+	return out
 }
 
 // healthOf maps each integration of a report to "" (fully audited) or the
