@@ -194,14 +194,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(pending) == 0 {
 		fmt.Fprintln(stdout, "Pending notifications: 0")
 	} else {
-		byRoute := map[string][]store.OutboxItem{}
-		var routes []string
-		for _, it := range pending {
-			if _, ok := byRoute[it.Route]; !ok {
-				routes = append(routes, it.Route)
-			}
-			byRoute[it.Route] = append(byRoute[it.Route], it)
-		}
+		routes, byRoute := store.ByRoute(pending)
 		fmt.Fprintf(stdout, "Pending notifications: %d\n", len(pending))
 		for _, route := range routes {
 			items := byRoute[route]

@@ -117,14 +117,7 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) time.Time {
 		}
 		return d.now().Add(time.Minute)
 	}
-	byRoute := map[string][]store.OutboxItem{}
-	var routes []string
-	for _, it := range pending {
-		if _, ok := byRoute[it.Route]; !ok {
-			routes = append(routes, it.Route)
-		}
-		byRoute[it.Route] = append(byRoute[it.Route], it)
-	}
+	routes, byRoute := store.ByRoute(pending)
 	d.reportPending(byRoute)
 
 	var next time.Time

@@ -218,6 +218,19 @@ func (s *Store) Pending(ctx context.Context) ([]OutboxItem, error) {
 	return scanOutbox(rows)
 }
 
+// ByRoute groups outbox items by route; routes come in the order of their
+// first item, and each route's items keep their order.
+func ByRoute(items []OutboxItem) (routes []string, byRoute map[string][]OutboxItem) {
+	byRoute = map[string][]OutboxItem{}
+	for _, it := range items {
+		if _, ok := byRoute[it.Route]; !ok {
+			routes = append(routes, it.Route)
+		}
+		byRoute[it.Route] = append(byRoute[it.Route], it)
+	}
+	return routes, byRoute
+}
+
 // Outbox returns every message, oldest first (for tests and tools).
 func (s *Store) Outbox(ctx context.Context) ([]OutboxItem, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox ORDER BY id`)
