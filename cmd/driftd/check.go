@@ -37,19 +37,17 @@ type checkOptions struct {
 	notify bool
 }
 
-func parseCheckFlags(name string, args []string, stderr io.Writer, withConfig bool) (checkOptions, error) {
-	fs := newFlagSet(name, stderr)
+func parseCheckFlags(args []string, stderr io.Writer) (checkOptions, error) {
+	fs := newFlagSet("check", stderr)
 	var (
 		opts        checkOptions
 		format      = fs.String("format", "table", "output format: table, json or markdown")
 		failOn      = fs.String("fail-on", "low", "lowest severity that makes the exit code 1: low, medium, high or critical")
 		integration = fs.String("integration", "", "audit only this integration (comma-separated names allowed)")
 	)
-	if withConfig {
-		fs.StringVar(&opts.configPath, "config", config.DefaultPath, "configuration file")
-		fs.StringVar(&opts.stateDir, "state-dir", "", "record this run in the state store in DIR (as driftd run does)")
-		fs.BoolVar(&opts.notify, "notify", false, "send the findings to the configured Slack routes (with --state-dir, only what changed)")
-	}
+	fs.StringVar(&opts.configPath, "config", config.DefaultPath, "configuration file")
+	fs.StringVar(&opts.stateDir, "state-dir", "", "record this run in the state store in DIR (as driftd run does)")
+	fs.BoolVar(&opts.notify, "notify", false, "send the findings to the configured Slack routes (with --state-dir, only what changed)")
 	fs.DurationVar(&opts.timeout, "timeout", 5*time.Minute, "give up reading after this long")
 	logLevel := fs.String("log-level", "warn", "stderr log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -80,7 +78,7 @@ func parseCheckFlags(name string, args []string, stderr io.Writer, withConfig bo
 }
 
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	opts, err := parseCheckFlags("check", args, stderr, true)
+	opts, err := parseCheckFlags(args, stderr)
 	if err != nil {
 		return exitError, err
 	}
@@ -92,7 +90,6 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 }
 
 // runAudit runs the audit, prints the report and maps it to an exit code.
-// `check` and `demo` share it.
 func runAudit(ctx context.Context, cfg *config.Config, opts checkOptions, stdout, stderr io.Writer) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()

@@ -34,10 +34,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if *serve != "" {
 		return serveDemo(ctx, *serve, *scenario, stdout)
 	}
-	// Gaps are shown in the report; the demo keeps stderr for errors.
-	opts, err := parseCheckFlags("demo", []string{"--format", *format, "--log-level", "error"}, stderr, false)
+	out, err := report.ParseFormat(*format)
 	if err != nil {
-		return exitError, err
+		return exitError, fmt.Errorf("--format: %w", err)
 	}
 	dir, err := os.MkdirTemp("", "driftd-demo-")
 	if err != nil {
@@ -54,17 +53,19 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if err != nil {
 		return exitError, err
 	}
-	if opts.format == "table" {
+	if out == report.FormatTable {
 		fmt.Fprintf(stdout, "Auditing a simulated %s tenant (Entra ID, Microsoft Graph and Cloudflare on loopback)…\n\n", *scenario)
 	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	res, err := audit.Run(ctx, cfg, audit.Options{})
 	if err != nil {
 		return exitError, err
 	}
-	if err := report.Write(stdout, res.Report, opts.format, report.Options{Color: isTerminal(stdout)}); err != nil {
+	if err := report.Write(stdout, res.Report, out, report.Options{Color: isTerminal(stdout)}); err != nil {
 		return exitError, err
 	}
-	if opts.format == "table" {
+	if out == report.FormatTable {
 		showSlackPreview(stdout, cfg, res)
 		showMetricsPreview(stdout, res)
 		fmt.Fprint(stdout, "\nThis was a simulation. To audit your own tenant, copy config.example.toml to\n"+

@@ -40,19 +40,22 @@ func (c *Counter) Transport(service string, base http.RoundTripper) http.RoundTr
 
 // Requests returns a copy of the request counts per service.
 func (c *Counter) Requests() map[string]int {
-	return c.copyOf(func() map[string]int { return c.requests })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return withServices(c.requests)
 }
 
 // Throttled returns a copy of the 429 counts per service.
 func (c *Counter) Throttled() map[string]int {
-	return c.copyOf(func() map[string]int { return c.throttled })
-}
-
-func (c *Counter) copyOf(pick func() map[string]int) map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return withServices(c.throttled)
+}
+
+// withServices copies m, listing every service even when it is zero.
+func withServices(m map[string]int) map[string]int {
 	out := map[string]int{Graph: 0, Cloudflare: 0, Token: 0}
-	for k, v := range pick() {
+	for k, v := range m {
 		out[k] = v
 	}
 	return out

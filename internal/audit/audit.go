@@ -22,7 +22,6 @@ import (
 	"github.com/driftd/driftd/report"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Options select what to audit.
@@ -174,15 +173,11 @@ func sortGaps(gaps []snapshot.Gap) {
 	})
 }
 
-// Evaluate runs every check against every integration of snap. A check
+// evaluate runs every check against every integration of snap. A check
 // whose data has a gap is not run: it reports "could not evaluate", so
 // missing data never produces (or clears) a finding. approved holds the
 // approved baseline snapshots by integration name (may be nil).
-func Evaluate(snap *snapshot.Snapshot, approved map[string]*snapshot.Snapshot) *report.Report {
-	return evaluate(context.Background(), noop.NewTracerProvider().Tracer(""), snap, approved)
-}
-
-// evaluate is Evaluate with a span per integration and per check.
+// Each integration and each check gets a span.
 func evaluate(ctx context.Context, tracer trace.Tracer, snap *snapshot.Snapshot, approved map[string]*snapshot.Snapshot) *report.Report {
 	rep := &report.Report{Version: report.Version, Findings: []checks.Finding{}, Gaps: []report.Gap{}, Results: []report.CheckResult{}}
 	for _, g := range snap.Gaps {

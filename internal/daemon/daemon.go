@@ -61,6 +61,8 @@ type Daemon struct {
 
 	wake           chan struct{} // nudges the dispatcher after a run
 	stopDispatcher func()
+	// expiriesLoggedUntil is when expired suppressions were last logged.
+	expiriesLoggedUntil time.Time
 
 	mu           sync.Mutex // guards the fields below, read by the health server
 	lastFinished time.Time
@@ -104,12 +106,9 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	d.cfg, d.sched = cfg, sched
 	d.logger = NewLogger(d.opts.LogOutput, cfg.Daemon)
 	now := d.now()
-	for _, s := range cfg.Suppress {
-		if !s.ExpiresAt.IsZero() && !now.Before(s.ExpiresAt) {
-			d.logger.Warn("suppression expired and no longer applies", "check", s.Check, "integration", s.Integration,
-				"resource", s.Resource, "expired", s.ExpiresAt.Format(time.RFC3339))
-		}
-	}
+	// A loaded configuration reports every suppression already expired.
+	d.expiriesLoggedUntil = time.Time{}
+	d.logExpiredSuppressions(now)
 	first := sched.Next(now)
 	d.mu.Lock()
 	d.interval = sched.Next(first).Sub(first)
@@ -132,7 +131,6 @@ func NewLogger(w io.Writer, c config.Daemon) *slog.Logger {
 type runResult struct {
 	outcome engine.Outcome
 	err     error
-	started time.Time
 }
 
 // Run schedules audits until ctx is cancelled. On cancellation it cancels
@@ -169,7 +167,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		go func() {
 			defer cancel()
 			out, err := eng.RunOnce(runCtx, cfg, trigger, nil)
-			done <- runResult{outcome: out, err: err, started: runStarted}
+			done <- runResult{outcome: out, err: err}
 		}()
 	}
 
@@ -277,18 +275,19 @@ func (d *Daemon) finished(res runResult) {
 	default:
 		d.logger.Info("run finished", attrs...)
 	}
+	d.logExpiredSuppressions(d.now())
+}
+
+// logExpiredSuppressions logs, once each, the suppressions that expired
+// since the last call (all expired ones after a configuration load).
+func (d *Daemon) logExpiredSuppressions(now time.Time) {
 	for _, s := range d.cfg.Suppress {
-		if !s.ExpiresAt.IsZero() && !d.now().Before(s.ExpiresAt) && s.ExpiresAt.After(res.started.Add(-d.intervalValue())) {
+		if !s.ExpiresAt.IsZero() && s.ExpiresAt.After(d.expiriesLoggedUntil) && !now.Before(s.ExpiresAt) {
 			d.logger.Warn("suppression expired and no longer applies", "check", s.Check, "integration", s.Integration,
 				"resource", s.Resource, "expired", s.ExpiresAt.Format(time.RFC3339))
 		}
 	}
-}
-
-func (d *Daemon) intervalValue() time.Duration {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.interval
+	d.expiriesLoggedUntil = now
 }
 
 // startDispatcher starts delivering the outbox with the running

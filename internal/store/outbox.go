@@ -172,8 +172,7 @@ func updateHealth(ctx context.Context, tx *sql.Tx, at time.Time, status map[stri
 	return nil
 }
 
-// Enqueue queues messages outside a run (driftd notify test uses none of
-// this; it is for tools and tests).
+// Enqueue queues messages that no run produced.
 func (s *Store) Enqueue(ctx context.Context, at time.Time, items []NewOutboxItem) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, it := range items {

@@ -163,7 +163,6 @@ func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 		gap(snap.Integrations[i].Name, snapshot.EntraProvisioning, err)
 		snap.Integrations[i].Provisioning = nil
 	}
-	sort.SliceStable(snap.Gaps, func(a, b int) bool { return snap.Gaps[a].Integration < snap.Gaps[b].Integration })
 }
 
 func (s *Source) servicePrincipalGet(ctx context.Context, appID string, sel []string) *graphGet {
