@@ -4,11 +4,11 @@
 package cloudflare
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,10 +48,16 @@ func New(cfg config.Cloudflare, counter *apicount.Counter) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cloudflare.ca_file: %w", err)
 	}
+	origin, err := transport.OriginOf(cfg.APIURL)
+	if err != nil {
+		return nil, fmt.Errorf("cloudflare.api_url: not an absolute URL")
+	}
 	opts := []option.RequestOption{
 		option.WithBaseURL(cfg.APIURL),
 		option.WithAPIToken(cfg.APIToken.Reveal()),
-		option.WithHTTPClient(&http.Client{Transport: counter.Transport(apicount.Cloudflare, base)}),
+		// The guard sits below the counter, so a refused request is not
+		// counted as sent.
+		option.WithHTTPClient(transport.Client(transport.Guard(counter.Transport(apicount.Cloudflare, base), origin))),
 		option.WithMaxRetries(maxRetries),
 	}
 	return &Source{
@@ -94,22 +100,107 @@ func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var params zero_trust.OrganizationListParams
-			params.AccountID.Value, params.AccountID.Present = s.accountID, true
-			org, err := s.orgs.List(ctx, params)
-			if err == nil && org.AuthDomain == "" {
-				err = errors.New("the Zero Trust organization has no auth_domain")
-			}
+			domain, err := s.authDomain(ctx)
 			if err != nil {
 				gap(snapshot.CloudflareOrg, fmt.Errorf("reading the Zero Trust organization: %w", err))
 				return
 			}
 			mu.Lock()
-			snap.AuthDomain = strings.ToLower(org.AuthDomain)
+			snap.AuthDomain = domain
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
+}
+
+// maxPages bounds the identity-provider pages driftd asks for: an
+// account has a handful of providers, so a list longer than 100 pages of
+// 50 is a broken or hostile answer.
+const maxPages = 100
+
+// errMalformed marks an answer that is not what the Cloudflare API
+// documents.
+var errMalformed = errors.New("malformed Cloudflare response")
+
+// envelope is Cloudflare's v4 response wrapper. HTTP 200 does not mean
+// success: only success=true with a result of the documented type does.
+type envelope struct {
+	Success *bool `json:"success"`
+	Errors  []struct {
+		Code    int64  `json:"code"`
+		Message string `json:"message"`
+	} `json:"errors"`
+	Result     json.RawMessage `json:"result"`
+	ResultInfo *struct {
+		Page       *int64 `json:"page"`
+		PerPage    *int64 `json:"per_page"`
+		TotalPages *int64 `json:"total_pages"`
+	} `json:"result_info"`
+}
+
+// decodeEnvelope checks success and returns the envelope; the result is
+// left raw for the caller to check its type.
+func decodeEnvelope(body []byte) (envelope, error) {
+	var env envelope
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return env, fmt.Errorf("%w: the body is not a JSON object", errMalformed)
+	}
+	if err := json.Unmarshal(trimmed, &env); err != nil {
+		return env, fmt.Errorf("%w: %s", errMalformed, describeJSONError(err))
+	}
+	if env.Success == nil || !*env.Success {
+		var parts []string
+		for _, e := range env.Errors {
+			parts = append(parts, strconv.FormatInt(e.Code, 10)+" "+e.Message)
+		}
+		detail := "no error given"
+		if len(parts) > 0 {
+			detail = strings.Join(parts, "; ")
+		}
+		return env, fmt.Errorf("the API answered without success: %s", detail)
+	}
+	return env, nil
+}
+
+// describeJSONError keeps encoding/json's error short and free of data.
+func describeJSONError(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return fmt.Sprintf("%s is a JSON %s of the wrong type", typeErr.Field, typeErr.Value)
+	}
+	var syntaxErr *json.SyntaxError
+	if errors.As(err, &syntaxErr) {
+		return fmt.Sprintf("invalid JSON at byte %d", syntaxErr.Offset)
+	}
+	return "cannot decode the body"
+}
+
+// authDomain reads the Zero Trust organization's auth_domain.
+func (s *Source) authDomain(ctx context.Context) (string, error) {
+	var params zero_trust.OrganizationListParams
+	params.AccountID.Value, params.AccountID.Present = s.accountID, true
+	var body []byte
+	if _, err := s.orgs.List(ctx, params, option.WithResponseBodyInto(&body)); err != nil {
+		return "", err
+	}
+	env, err := decodeEnvelope(body)
+	if err != nil {
+		return "", err
+	}
+	var org struct {
+		AuthDomain string `json:"auth_domain"`
+	}
+	if r := bytes.TrimSpace(env.Result); len(r) == 0 || r[0] != '{' {
+		return "", fmt.Errorf("%w: result is not an object", errMalformed)
+	}
+	if err := json.Unmarshal(env.Result, &org); err != nil {
+		return "", fmt.Errorf("%w: %s", errMalformed, describeJSONError(err))
+	}
+	if org.AuthDomain == "" {
+		return "", errors.New("the Zero Trust organization has no auth_domain")
+	}
+	return strings.ToLower(org.AuthDomain), nil
 }
 
 // identityProviders reads every page. It stops on an empty page, on the
@@ -117,7 +208,11 @@ func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 // account costs one request rather than the auto-pager's two.
 func (s *Source) identityProviders(ctx context.Context) ([]snapshot.IdentityProvider, error) {
 	out := []snapshot.IdentityProvider{}
+	seen := map[string]bool{}
 	for page := int64(1); ; page++ {
+		if page > maxPages {
+			return nil, fmt.Errorf("listing Access identity providers: more than %d pages; giving up", maxPages)
+		}
 		// The SDK's param.Field type is internal to it; its exported
 		// fields are set directly (what cloudflare.F does), which avoids
 		// importing the SDK root package and compiling every product.
@@ -125,39 +220,48 @@ func (s *Source) identityProviders(ctx context.Context) ([]snapshot.IdentityProv
 		params.AccountID.Value, params.AccountID.Present = s.accountID, true
 		params.Page.Value, params.Page.Present = page, true
 		params.PerPage.Value, params.PerPage.Present = perPage, true
-		res, err := s.idps.List(ctx, params)
+		// The SDK sends the request; driftd decodes the answer itself
+		// (see rawIdentityProvider).
+		var body []byte
+		if _, err := s.idps.List(ctx, params, option.WithResponseBodyInto(&body)); err != nil {
+			return nil, fmt.Errorf("listing Access identity providers: %w", err)
+		}
+		env, err := decodeEnvelope(body)
 		if err != nil {
 			return nil, fmt.Errorf("listing Access identity providers: %w", err)
 		}
-		for _, item := range res.Result {
-			idp, err := decodeIdentityProvider(item.JSON.RawJSON())
+		var items []json.RawMessage
+		if r := bytes.TrimSpace(env.Result); len(r) == 0 || r[0] != '[' || json.Unmarshal(r, &items) != nil {
+			return nil, fmt.Errorf("listing Access identity providers: %w: result is not an array", errMalformed)
+		}
+		for _, item := range items {
+			idp, err := decodeIdentityProvider(item)
 			if err != nil {
 				return nil, err
 			}
+			if seen[idp.ID] {
+				return nil, fmt.Errorf("listing Access identity providers: %w: identity provider %s appears twice (the pages repeat)", errMalformed, idp.ID)
+			}
+			seen[idp.ID] = true
 			out = append(out, idp)
 		}
-		if len(res.Result) == 0 || len(res.Result) < perPage && res.ResultInfo.PerPage >= perPage {
+		if len(items) == 0 || len(items) < perPage && pageSize(env) >= perPage {
 			break
 		}
-		if total, ok := totalPages(res.ResultInfo.JSON.RawJSON()); ok && page >= total {
+		if info := env.ResultInfo; info != nil && info.TotalPages != nil && page >= *info.TotalPages {
 			break
-		}
-		if page > 1000 {
-			return nil, errors.New("listing Access identity providers: more than 1000 pages; giving up")
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
 
-func totalPages(resultInfo string) (int64, bool) {
-	var info struct {
-		TotalPages *int64 `json:"total_pages"`
+// pageSize is result_info.per_page, or 0.
+func pageSize(env envelope) int64 {
+	if env.ResultInfo == nil || env.ResultInfo.PerPage == nil {
+		return 0
 	}
-	if json.Unmarshal([]byte(resultInfo), &info) != nil || info.TotalPages == nil {
-		return 0, false
-	}
-	return *info.TotalPages, true
+	return *env.ResultInfo.PerPage
 }
 
 // rawIdentityProvider is the wire shape of an identity provider. The SDK's
@@ -167,7 +271,7 @@ type rawIdentityProvider struct {
 	ID     string `json:"id"`
 	Name   string `json:"name"`
 	Type   string `json:"type"`
-	Config struct {
+	Config *struct {
 		ClientID                 string   `json:"client_id"`
 		DirectoryID              string   `json:"directory_id"`
 		PKCEEnabled              *bool    `json:"pkce_enabled"`
@@ -185,10 +289,13 @@ type rawIdentityProvider struct {
 	} `json:"scim_config"`
 }
 
-func decodeIdentityProvider(raw string) (snapshot.IdentityProvider, error) {
+func decodeIdentityProvider(raw []byte) (snapshot.IdentityProvider, error) {
 	var r rawIdentityProvider
-	if err := json.Unmarshal([]byte(raw), &r); err != nil {
-		return snapshot.IdentityProvider{}, fmt.Errorf("decoding an Access identity provider: %v", err)
+	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
+		return snapshot.IdentityProvider{}, fmt.Errorf("decoding an Access identity provider: %w: an element of result is not an object", errMalformed)
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return snapshot.IdentityProvider{}, fmt.Errorf("decoding an Access identity provider: %w: %s", errMalformed, describeJSONError(err))
 	}
 	if r.ID == "" || r.Type == "" {
 		return snapshot.IdentityProvider{}, errors.New("decoding an Access identity provider: id or type missing in the API response")
@@ -198,6 +305,9 @@ func decodeIdentityProvider(raw string) (snapshot.IdentityProvider, error) {
 		return idp, nil
 	}
 	c := r.Config
+	if c == nil {
+		return snapshot.IdentityProvider{}, fmt.Errorf("decoding an Access identity provider: %w: Azure AD provider %s has no config object", errMalformed, r.ID)
+	}
 	idp.ClientID, idp.DirectoryID = c.ClientID, c.DirectoryID
 	idp.PKCEEnabled, idp.SupportGroups, idp.ConditionalAccessEnabled = c.PKCEEnabled, c.SupportGroups, c.ConditionalAccessEnabled
 	idp.EmailClaimName, idp.Claims, idp.Prompt = c.EmailClaimName, c.Claims, c.Prompt

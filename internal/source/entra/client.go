@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -29,6 +30,10 @@ import (
 type Source struct {
 	adapter  *core.GraphRequestAdapterBase
 	tenantID string
+	// graphOrigin and graphPath are where Graph requests and next-page
+	// links may go: the configured graph_url's origin and version path.
+	graphOrigin string
+	graphPath   string
 }
 
 // maxGraphRetries bounds the SDK's retries of 429/503/504 (it honours
@@ -42,14 +47,21 @@ func New(cfg config.Entra, counter *apicount.Counter) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("entra.ca_file: %w", err)
 	}
-	cred, err := newCredential(cfg, &http.Client{Transport: counter.Transport(apicount.Token, base)})
+	tokenOrigins, err := tokenOrigins(cfg)
+	if err != nil {
+		return nil, err
+	}
+	// The guard sits below the counter, so a refused request is not
+	// counted as sent.
+	cred, err := newCredential(cfg, transport.Client(transport.Guard(counter.Transport(apicount.Token, base), tokenOrigins...)))
 	if err != nil {
 		return nil, err
 	}
 	graphURL, err := url.Parse(strings.TrimRight(cfg.GraphURL, "/"))
-	if err != nil {
-		return nil, fmt.Errorf("entra.graph_url: %w", err)
+	if err != nil || !graphURL.IsAbs() {
+		return nil, fmt.Errorf("entra.graph_url: not an absolute URL")
 	}
+	graphOrigin := transport.Origin(graphURL)
 	// Only the configured Graph host may receive the token; the scope is
 	// that host's ".default" (national clouds differ).
 	scope := graphURL.Scheme + "://" + graphURL.Host + "/.default"
@@ -60,17 +72,25 @@ func New(cfg config.Entra, counter *apicount.Counter) (*Source, error) {
 
 	opts := core.GraphClientOptions{GraphServiceLibraryVersion: "driftd"}
 	middleware := core.GetDefaultMiddlewaresWithOptions(&opts)
-	for i, m := range middleware {
-		if _, ok := m.(*khttp.RetryHandler); ok {
-			middleware[i] = khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
+	// Redirects are left to transport.Client, which follows them only
+	// within the Graph origin; kiota's own handler would follow them
+	// anywhere.
+	var kept []khttp.Middleware
+	for _, m := range middleware {
+		switch m.(type) {
+		case *khttp.RedirectHandler:
+			continue
+		case *khttp.RetryHandler:
+			m = khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
 				MaxRetries: maxGraphRetries,
 				ShouldRetry: func(_ time.Duration, _ int, _ *http.Request, _ *http.Response) bool {
 					return true
 				},
 			})
 		}
+		kept = append(kept, m)
 	}
-	httpClient := &http.Client{Transport: khttp.NewCustomTransportWithParentTransport(counter.Transport(apicount.Graph, base), middleware...)}
+	httpClient := transport.Client(khttp.NewCustomTransportWithParentTransport(transport.Guard(counter.Transport(apicount.Graph, base), graphOrigin), kept...))
 
 	parse := absser.NewParseNodeFactoryRegistry()
 	parse.ContentTypeAssociatedFactories["application/json"] = jsonser.NewJsonParseNodeFactory()
@@ -83,7 +103,27 @@ func New(cfg config.Entra, counter *apicount.Counter) (*Source, error) {
 		return nil, fmt.Errorf("entra: %w", err)
 	}
 	adapter.SetBaseUrl(graphURL.String())
-	return &Source{adapter: adapter, tenantID: cfg.TenantID}, nil
+	return &Source{adapter: adapter, tenantID: cfg.TenantID, graphOrigin: graphOrigin, graphPath: graphURL.Path}, nil
+}
+
+// tokenOrigins are the origins the credential may talk to: the authority
+// host and, for a managed identity, the local identity endpoint.
+func tokenOrigins(cfg config.Entra) ([]string, error) {
+	authority, err := transport.OriginOf(cfg.AuthorityHost)
+	if err != nil {
+		return nil, fmt.Errorf("entra.authority_host: not an absolute URL")
+	}
+	origins := []string{authority}
+	if cfg.AuthMethod() == config.AuthManagedIdentity {
+		// IMDS, or the endpoint App Service, Arc or Cloud Shell announce.
+		origins = append(origins, "http://169.254.169.254:80")
+		for _, env := range []string{"IDENTITY_ENDPOINT", "MSI_ENDPOINT"} {
+			if o, err := transport.OriginOf(os.Getenv(env)); err == nil {
+				origins = append(origins, o)
+			}
+		}
+	}
+	return origins, nil
 }
 
 // newCredential builds the azidentity credential for driftd's own app.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -12,12 +13,12 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/applicationswithappid"
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipalswithappid"
 
 	"github.com/driftd/driftd/internal/snapshot"
+	"github.com/driftd/driftd/internal/transport"
 )
 
 // MicrosoftGraphAppID is the well-known appId of the Microsoft Graph API in
@@ -38,7 +39,8 @@ var (
 // independent reads go out together as JSON batches, in three rounds
 // (objects by appId; their grants and provisioning jobs; the jobs'
 // schemas), so a run costs a handful of requests whatever the number of
-// integrations. Every failure becomes a gap in snap, never an error.
+// integrations. Every failure, including an answer that is not what Graph
+// documents, becomes a gap in snap, never an error and never "none".
 func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 	gap := func(integration string, what snapshot.DataKind, err error) {
 		snap.Gaps = append(snap.Gaps, snapshot.Gap{Integration: integration, Side: snapshot.SideEntra, What: what, Error: describe(err)})
@@ -63,8 +65,8 @@ func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 
 	if graphSP.err != nil {
 		gap("", snapshot.EntraGraphPermissions, fmt.Errorf("reading the Microsoft Graph service principal: %w", graphSP.err))
-	} else if id, perms, err := graphPermissions(graphSP.result.(models.ServicePrincipalable)); err != nil {
-		gap("", snapshot.EntraGraphPermissions, err)
+	} else if id, perms, err := graphPermissions(graphSP.body); err != nil {
+		gap("", snapshot.EntraGraphPermissions, fmt.Errorf("reading the Microsoft Graph service principal: %w", err))
 	} else {
 		snap.GraphServicePrincipalID, snap.GraphPermissions = id, perms
 	}
@@ -80,34 +82,48 @@ func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 		case r.app.err != nil:
 			gap(in.Name, snapshot.EntraApplication, fmt.Errorf("reading app registration %s: %w", in.EntraAppID, r.app.err))
 		default:
-			in.Application = application(r.app.result.(models.Applicationable))
+			app, err := application(r.app.body)
+			if err != nil {
+				gap(in.Name, snapshot.EntraApplication, fmt.Errorf("reading app registration %s: %w", in.EntraAppID, err))
+			} else {
+				in.Application = app
+			}
+		}
+		var sp *snapshot.ServicePrincipal
+		spErr := r.sp.err
+		if spErr == nil {
+			sp, spErr = servicePrincipal(r.sp.body)
 		}
 		switch {
 		case r.sp.err != nil && statusOf(r.sp.err) == 404:
 			// No enterprise application: nothing can have been consented.
 			in.ServicePrincipalMissing = true
 			in.PermissionGrants = []snapshot.PermissionGrant{}
-		case r.sp.err != nil:
-			err := fmt.Errorf("reading the service principal of %s: %w", in.EntraAppID, r.sp.err)
+		case spErr != nil:
+			err := fmt.Errorf("reading the service principal of %s: %w", in.EntraAppID, spErr)
 			gap(in.Name, snapshot.EntraServicePrincipal, err)
 			gap(in.Name, snapshot.EntraPermissionGrants, err)
 		default:
-			in.ServicePrincipal = servicePrincipal(r.sp.result.(models.ServicePrincipalable))
-			r.grants = s.grantsGet(ctx, in.ServicePrincipal.ID)
+			in.ServicePrincipal = sp
+			r.grants = s.grantsGet(ctx, sp.ID)
 			round = append(round, r.grants)
 		}
 		if r.scimSP == nil {
 			continue
 		}
+		var scimSP *snapshot.ServicePrincipal
+		scimErr := r.scimSP.err
+		if scimErr == nil {
+			scimSP, scimErr = servicePrincipal(r.scimSP.body)
+		}
 		switch {
 		case r.scimSP.err != nil && statusOf(r.scimSP.err) == 404:
 			gap(in.Name, snapshot.EntraProvisioning, fmt.Errorf("no enterprise application with Application ID %s in this tenant (deleted, or scim_app_id is wrong)", in.SCIMAppID))
-		case r.scimSP.err != nil:
-			gap(in.Name, snapshot.EntraProvisioning, fmt.Errorf("reading the service principal of %s: %w", in.SCIMAppID, r.scimSP.err))
+		case scimErr != nil:
+			gap(in.Name, snapshot.EntraProvisioning, fmt.Errorf("reading the service principal of %s: %w", in.SCIMAppID, scimErr))
 		default:
-			sp := servicePrincipal(r.scimSP.result.(models.ServicePrincipalable))
-			in.Provisioning = &snapshot.Provisioning{ServicePrincipalID: sp.ID, DisplayName: sp.DisplayName, Jobs: []snapshot.SyncJob{}}
-			r.jobs = s.jobsGet(ctx, sp.ID)
+			in.Provisioning = &snapshot.Provisioning{ServicePrincipalID: scimSP.ID, DisplayName: scimSP.DisplayName, Jobs: []snapshot.SyncJob{}}
+			r.jobs = s.jobsGet(ctx, scimSP.ID)
 			round = append(round, r.jobs)
 		}
 	}
@@ -151,13 +167,17 @@ func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 	s.getAll(ctx, round)
 	failed := map[int]error{}
 	for _, sr := range schemas {
-		if sr.get.err != nil {
-			if failed[sr.integration] == nil {
-				failed[sr.integration] = fmt.Errorf("reading the schema of synchronization job %s: %w", snap.Integrations[sr.integration].Provisioning.Jobs[sr.job].ID, sr.get.err)
-			}
+		prov := snap.Integrations[sr.integration].Provisioning
+		if prov == nil {
 			continue
 		}
-		snap.Integrations[sr.integration].Provisioning.Jobs[sr.job].Mappings = objectMappings(sr.get.result.(models.SynchronizationSchemaable))
+		err := sr.get.err
+		if err == nil {
+			prov.Jobs[sr.job].Mappings, err = objectMappings(sr.get.body)
+		}
+		if err != nil && failed[sr.integration] == nil {
+			failed[sr.integration] = fmt.Errorf("reading the schema of synchronization job %s: %w", prov.Jobs[sr.job].ID, err)
+		}
 	}
 	for i, err := range failed {
 		gap(snap.Integrations[i].Name, snapshot.EntraProvisioning, err)
@@ -170,7 +190,7 @@ func (s *Source) servicePrincipalGet(ctx context.Context, appID string, sel []st
 		ToGetRequestInformation(ctx, &serviceprincipalswithappid.ServicePrincipalsWithAppIdRequestBuilderGetRequestConfiguration{
 			QueryParameters: &serviceprincipalswithappid.ServicePrincipalsWithAppIdRequestBuilderGetQueryParameters{Select: sel},
 		})
-	return &graphGet{info: info, err: err, factory: models.CreateServicePrincipalFromDiscriminatorValue}
+	return &graphGet{info: info, err: err}
 }
 
 func (s *Source) applicationGet(ctx context.Context, appID string) *graphGet {
@@ -178,7 +198,7 @@ func (s *Source) applicationGet(ctx context.Context, appID string) *graphGet {
 		ToGetRequestInformation(ctx, &applicationswithappid.ApplicationsWithAppIdRequestBuilderGetRequestConfiguration{
 			QueryParameters: &applicationswithappid.ApplicationsWithAppIdRequestBuilderGetQueryParameters{Select: applicationSelect},
 		})
-	return &graphGet{info: info, err: err, factory: models.CreateApplicationFromDiscriminatorValue}
+	return &graphGet{info: info, err: err}
 }
 
 func (s *Source) servicePrincipalItem(id string) *serviceprincipals.ServicePrincipalItemRequestBuilder {
@@ -189,185 +209,104 @@ func (s *Source) grantsGet(ctx context.Context, spID string) *graphGet {
 	info, err := s.servicePrincipalItem(spID).Oauth2PermissionGrants().ToGetRequestInformation(ctx, &serviceprincipals.ItemOauth2PermissionGrantsRequestBuilderGetRequestConfiguration{
 		QueryParameters: &serviceprincipals.ItemOauth2PermissionGrantsRequestBuilderGetQueryParameters{Select: grantSelect},
 	})
-	return &graphGet{info: info, err: err, factory: models.CreateOAuth2PermissionGrantCollectionResponseFromDiscriminatorValue}
+	return &graphGet{info: info, err: err}
 }
 
 func (s *Source) jobsGet(ctx context.Context, spID string) *graphGet {
 	info, err := s.servicePrincipalItem(spID).Synchronization().Jobs().ToGetRequestInformation(ctx, &serviceprincipals.ItemSynchronizationJobsRequestBuilderGetRequestConfiguration{
 		QueryParameters: &serviceprincipals.ItemSynchronizationJobsRequestBuilderGetQueryParameters{Select: jobSelect},
 	})
-	return &graphGet{info: info, err: err, factory: models.CreateSynchronizationJobCollectionResponseFromDiscriminatorValue}
+	return &graphGet{info: info, err: err}
 }
 
 func (s *Source) schemaGet(ctx context.Context, spID, jobID string) *graphGet {
 	info, err := s.servicePrincipalItem(spID).Synchronization().Jobs().BySynchronizationJobId(jobID).Schema().ToGetRequestInformation(ctx, nil)
-	return &graphGet{info: info, err: err, factory: models.CreateSynchronizationSchemaFromDiscriminatorValue}
+	return &graphGet{info: info, err: err}
 }
 
-// grantPages converts the first page of grants and follows @odata.nextLink
-// for the rest (rare: an app has a handful of grants).
+// maxPages bounds the pages driftd follows for one collection. A
+// service principal has a handful of grants and a SCIM app one or two
+// jobs; a link chain longer than this is a broken or hostile server.
+const maxPages = 100
+
+// grantPages converts the first page of grants and follows the rest.
 func (s *Source) grantPages(ctx context.Context, first *graphGet) ([]snapshot.PermissionGrant, error) {
-	if first.err != nil {
-		return nil, first.err
-	}
-	page := first.result.(models.OAuth2PermissionGrantCollectionResponseable)
 	out := []snapshot.PermissionGrant{}
-	for {
-		for _, g := range page.GetValue() {
-			out = append(out, snapshot.PermissionGrant{
-				ID:          str(g.GetId()),
-				ClientID:    str(g.GetClientId()),
-				ResourceID:  str(g.GetResourceId()),
-				ConsentType: str(g.GetConsentType()),
-				PrincipalID: str(g.GetPrincipalId()),
-				Scope:       str(g.GetScope()),
-			})
-		}
-		next := page.GetOdataNextLink()
-		if next == nil || *next == "" {
-			return out, nil
-		}
-		var err error
-		page, err = serviceprincipals.NewItemOauth2PermissionGrantsRequestBuilder(*next, s.adapter).Get(ctx, nil)
-		if err != nil {
-			return nil, err
-		}
+	err := s.pages(ctx, first, func(body []byte) (string, error) {
+		grants, next, err := grantsPage(body)
+		out = append(out, grants...)
+		return next, err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // jobPages converts the first page of synchronization jobs and follows
-// @odata.nextLink for the rest.
+// the rest.
 func (s *Source) jobPages(ctx context.Context, first *graphGet) ([]snapshot.SyncJob, error) {
-	if first.err != nil {
-		return nil, first.err
-	}
-	page := first.result.(models.SynchronizationJobCollectionResponseable)
 	out := []snapshot.SyncJob{}
-	for {
-		for _, job := range page.GetValue() {
-			j := snapshot.SyncJob{ID: str(job.GetId()), TemplateID: str(job.GetTemplateId()), Mappings: []snapshot.ObjectMapping{}}
-			if st := job.GetStatus(); st != nil && st.GetCode() != nil {
-				j.Status = st.GetCode().String()
-			}
-			out = append(out, j)
-		}
-		next := page.GetOdataNextLink()
-		if next == nil || *next == "" {
-			break
-		}
-		var err error
-		page, err = serviceprincipals.NewItemSynchronizationJobsRequestBuilder(*next, s.adapter).Get(ctx, nil)
-		if err != nil {
-			return nil, err
-		}
+	err := s.pages(ctx, first, func(body []byte) (string, error) {
+		jobs, next, err := jobsPage(body)
+		out = append(out, jobs...)
+		return next, err
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
 	return out, nil
 }
 
-// graphPermissions reads the Microsoft Graph service principal's delegated
-// permission names, so permission GUIDs are resolved from the tenant
-// itself rather than from a hard-coded table.
-func graphPermissions(sp models.ServicePrincipalable) (string, map[string]string, error) {
-	perms := map[string]string{}
-	for _, scope := range sp.GetOauth2PermissionScopes() {
-		if scope.GetId() != nil && scope.GetValue() != nil {
-			perms[scope.GetId().String()] = *scope.GetValue()
+// pages hands the first page and every following one to convert, which
+// returns the page's @odata.nextLink. A link that leaves the configured
+// Graph origin or API version, repeats an earlier page, or goes on past
+// maxPages is an error: the collection could not be read.
+func (s *Source) pages(ctx context.Context, first *graphGet, convert func([]byte) (string, error)) error {
+	if first.err != nil {
+		return first.err
+	}
+	body := first.body
+	seen := map[string]bool{}
+	for page := 1; ; page++ {
+		next, err := convert(body)
+		if err != nil {
+			return err
 		}
-	}
-	if len(perms) == 0 {
-		return "", nil, errors.New("the Microsoft Graph service principal lists no delegated permissions")
-	}
-	return str(sp.GetId()), perms, nil
-}
-
-// application converts the app registration Cloudflare signs in with.
-func application(app models.Applicationable) *snapshot.Application {
-	out := &snapshot.Application{
-		ID:                     str(app.GetId()),
-		AppID:                  str(app.GetAppId()),
-		DisplayName:            str(app.GetDisplayName()),
-		WebRedirectURIs:        []string{},
-		RequiredResourceAccess: []snapshot.RequiredResourceAccess{},
-		PasswordCredentials:    []snapshot.Credential{},
-		KeyCredentials:         []snapshot.Credential{},
-	}
-	if web := app.GetWeb(); web != nil && web.GetRedirectUris() != nil {
-		out.WebRedirectURIs = web.GetRedirectUris()
-	}
-	if spa := app.GetSpa(); spa != nil {
-		out.SPARedirectURIs = spa.GetRedirectUris()
-	}
-	if pc := app.GetPublicClient(); pc != nil {
-		out.PublicClientURIs = pc.GetRedirectUris()
-	}
-	for _, rra := range app.GetRequiredResourceAccess() {
-		r := snapshot.RequiredResourceAccess{ResourceAppID: str(rra.GetResourceAppId()), ResourceAccess: []snapshot.ResourceAccess{}}
-		for _, ra := range rra.GetResourceAccess() {
-			if ra.GetId() == nil {
-				continue
-			}
-			r.ResourceAccess = append(r.ResourceAccess, snapshot.ResourceAccess{ID: ra.GetId().String(), Type: str(ra.GetTypeEscaped())})
+		if next == "" {
+			return nil
 		}
-		out.RequiredResourceAccess = append(out.RequiredResourceAccess, r)
-	}
-	for _, pc := range app.GetPasswordCredentials() {
-		out.PasswordCredentials = append(out.PasswordCredentials, snapshot.Credential{
-			KeyID:       uuidStr(pc.GetKeyId()),
-			DisplayName: str(pc.GetDisplayName()),
-			Hint:        str(pc.GetHint()),
-			Start:       pc.GetStartDateTime(),
-			End:         pc.GetEndDateTime(),
-		})
-	}
-	for _, kc := range app.GetKeyCredentials() {
-		out.KeyCredentials = append(out.KeyCredentials, snapshot.Credential{
-			KeyID:       uuidStr(kc.GetKeyId()),
-			DisplayName: str(kc.GetDisplayName()),
-			Type:        str(kc.GetTypeEscaped()),
-			Usage:       str(kc.GetUsage()),
-			Start:       kc.GetStartDateTime(),
-			End:         kc.GetEndDateTime(),
-		})
-	}
-	return out
-}
-
-func servicePrincipal(sp models.ServicePrincipalable) *snapshot.ServicePrincipal {
-	return &snapshot.ServicePrincipal{
-		ID:             str(sp.GetId()),
-		AppID:          str(sp.GetAppId()),
-		DisplayName:    str(sp.GetDisplayName()),
-		AccountEnabled: sp.GetAccountEnabled(),
+		if page == maxPages {
+			return fmt.Errorf("the collection goes on past %d pages; giving up", maxPages)
+		}
+		link, err := s.nextLink(next)
+		if err != nil {
+			return err
+		}
+		if seen[link.String()] {
+			return errors.New("the next-page link repeats an earlier page")
+		}
+		seen[link.String()] = true
+		if body, err = s.getPage(ctx, link); err != nil {
+			return err
+		}
 	}
 }
 
-func objectMappings(schema models.SynchronizationSchemaable) []snapshot.ObjectMapping {
-	out := []snapshot.ObjectMapping{}
-	for _, rule := range schema.GetSynchronizationRules() {
-		for _, om := range rule.GetObjectMappings() {
-			m := snapshot.ObjectMapping{
-				Name:              str(om.GetName()),
-				Enabled:           om.GetEnabled() == nil || *om.GetEnabled(),
-				SourceObjectName:  str(om.GetSourceObjectName()),
-				TargetObjectName:  str(om.GetTargetObjectName()),
-				AttributeMappings: []snapshot.AttributeMapping{},
-			}
-			for _, am := range om.GetAttributeMappings() {
-				a := snapshot.AttributeMapping{TargetAttributeName: str(am.GetTargetAttributeName())}
-				if src := am.GetSource(); src != nil {
-					a.SourceName = str(src.GetName())
-					a.SourceExpression = str(src.GetExpression())
-					if t := src.GetTypeEscaped(); t != nil {
-						a.SourceType = t.String()
-					}
-				}
-				m.AttributeMappings = append(m.AttributeMappings, a)
-			}
-			out = append(out, m)
-		}
+// nextLink accepts a next-page link only on the configured Graph origin
+// and under its API version path: a link elsewhere would be sent the
+// access token (the SDK compares host names, not ports) or mix foreign
+// data into the audit.
+func (s *Source) nextLink(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() {
+		return nil, fmt.Errorf("%w: the next-page link is not an absolute URL", errMalformed)
 	}
-	return out
+	if transport.Origin(u) != s.graphOrigin || !strings.HasPrefix(u.Path, s.graphPath+"/") {
+		return nil, fmt.Errorf("the next-page link points to %s, outside the configured Graph endpoint %s; not followed", u.Host, s.graphOrigin)
+	}
+	return u, nil
 }
 
 // statusOf returns the HTTP status of a Graph error, or 0.
@@ -431,13 +370,4 @@ func str(p *string) string {
 		return ""
 	}
 	return *p
-}
-
-type stringer interface{ String() string }
-
-func uuidStr[T stringer](p *T) string {
-	if p == nil {
-		return ""
-	}
-	return (*p).String()
 }

@@ -1,0 +1,435 @@
+package entra
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/driftd/driftd/internal/snapshot"
+)
+
+// Graph's JSON is decoded into these types with encoding/json rather than
+// the SDK's models: a wrong JSON type is an error here (the SDK's parser
+// silently drops an object it finds a string in, so a broken answer would
+// read as "no redirect URIs" and raise a false alarm), a null element is
+// visible, and each body is parsed once. Property names are Graph v1.0's.
+// Collections the metadata declares non-nullable are pointers to slices
+// so that an absent or null one is an error rather than "none".
+
+type wireApplication struct {
+	ID                     string                     `json:"id"`
+	AppID                  string                     `json:"appId"`
+	DisplayName            string                     `json:"displayName"`
+	Web                    *wireRedirects             `json:"web"`
+	Spa                    *wireRedirects             `json:"spa"`
+	PublicClient           *wireRedirects             `json:"publicClient"`
+	RequiredResourceAccess *[]*wireRequiredAccess     `json:"requiredResourceAccess"`
+	PasswordCredentials    *[]*wirePasswordCredential `json:"passwordCredentials"`
+	KeyCredentials         *[]*wireKeyCredential      `json:"keyCredentials"`
+}
+
+type wireRedirects struct {
+	RedirectURIs *[]*string `json:"redirectUris"`
+}
+
+type wireRequiredAccess struct {
+	ResourceAppID  string                `json:"resourceAppId"`
+	ResourceAccess *[]*wireResourceAccess `json:"resourceAccess"`
+}
+
+type wireResourceAccess struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+}
+
+type wirePasswordCredential struct {
+	KeyID         string     `json:"keyId"`
+	DisplayName   string     `json:"displayName"`
+	Hint          string     `json:"hint"`
+	StartDateTime *time.Time `json:"startDateTime"`
+	EndDateTime   *time.Time `json:"endDateTime"`
+}
+
+type wireKeyCredential struct {
+	KeyID         string     `json:"keyId"`
+	DisplayName   string     `json:"displayName"`
+	Type          string     `json:"type"`
+	Usage         string     `json:"usage"`
+	StartDateTime *time.Time `json:"startDateTime"`
+	EndDateTime   *time.Time `json:"endDateTime"`
+}
+
+type wireServicePrincipal struct {
+	ID                     string                  `json:"id"`
+	AppID                  string                  `json:"appId"`
+	DisplayName            string                  `json:"displayName"`
+	AccountEnabled         *bool                   `json:"accountEnabled"`
+	OAuth2PermissionScopes *[]*wirePermissionScope `json:"oauth2PermissionScopes"`
+}
+
+type wirePermissionScope struct {
+	ID    string `json:"id"`
+	Value string `json:"value"`
+}
+
+// wirePage is one page of a collection.
+type wirePage[T any] struct {
+	Value    *[]*T  `json:"value"`
+	NextLink string `json:"@odata.nextLink"`
+}
+
+type wireGrant struct {
+	ID          string `json:"id"`
+	ClientID    string `json:"clientId"`
+	ConsentType string `json:"consentType"`
+	PrincipalID string `json:"principalId"`
+	ResourceID  string `json:"resourceId"`
+	Scope       string `json:"scope"`
+}
+
+type wireJob struct {
+	ID         string `json:"id"`
+	TemplateID string `json:"templateId"`
+	Status     *struct {
+		Code string `json:"code"`
+	} `json:"status"`
+}
+
+type wireSchema struct {
+	SynchronizationRules []*struct {
+		ObjectMappings []*struct {
+			Name              string `json:"name"`
+			Enabled           *bool  `json:"enabled"`
+			SourceObjectName  string `json:"sourceObjectName"`
+			TargetObjectName  string `json:"targetObjectName"`
+			AttributeMappings []*struct {
+				TargetAttributeName string `json:"targetAttributeName"`
+				Source              *struct {
+					Name       string `json:"name"`
+					Expression string `json:"expression"`
+					Type       string `json:"type"`
+				} `json:"source"`
+			} `json:"attributeMappings"`
+		} `json:"objectMappings"`
+	} `json:"synchronizationRules"`
+}
+
+// errMalformed marks an answer that is not what Graph documents.
+var errMalformed = errors.New("malformed Graph response")
+
+// decodeObject decodes a JSON object body into v. Anything but an object
+// (null, an array, a string) or a type mismatch is an error.
+func decodeObject(body []byte, v any) error {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || body[0] != '{' {
+		return fmt.Errorf("%w: expected a JSON object, got %s", errMalformed, kindOf(body))
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("%w: %s", errMalformed, describeJSONError(err))
+	}
+	return nil
+}
+
+// kindOf names the JSON type a body starts with, for error messages.
+func kindOf(body []byte) string {
+	if len(body) == 0 {
+		return "an empty body"
+	}
+	switch body[0] {
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "a boolean"
+	case '{':
+		return "an object"
+	}
+	return "a number or invalid JSON"
+}
+
+// describeJSONError keeps encoding/json's error short and free of the
+// data itself.
+func describeJSONError(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return fmt.Sprintf("%s is a JSON %s, not %s", typeErr.Field, typeErr.Value, goTypeName(typeErr.Type.String()))
+	}
+	var syntaxErr *json.SyntaxError
+	if errors.As(err, &syntaxErr) {
+		return fmt.Sprintf("invalid JSON at byte %d", syntaxErr.Offset)
+	}
+	var timeErr *time.ParseError
+	if errors.As(err, &timeErr) {
+		return "a date-time property is not RFC 3339"
+	}
+	return "cannot decode the body"
+}
+
+func goTypeName(t string) string {
+	switch {
+	case strings.Contains(t, "[]"):
+		return "an array"
+	case strings.Contains(t, "string"):
+		return "a string"
+	case strings.Contains(t, "bool"):
+		return "a boolean"
+	case strings.Contains(t, "time.Time"):
+		return "a date-time"
+	}
+	return "an object"
+}
+
+// required returns the elements of a collection Graph never omits nor
+// sends as null, refusing a null element: reading past one could turn
+// "could not read" into "has none".
+func required[T any](name string, p *[]*T) ([]*T, error) {
+	if p == nil {
+		return nil, fmt.Errorf("%w: %s is missing or null", errMalformed, name)
+	}
+	return elements(name, *p)
+}
+
+// elements refuses a null element of a collection.
+func elements[T any](name string, list []*T) ([]*T, error) {
+	for _, e := range list {
+		if e == nil {
+			return nil, fmt.Errorf("%w: %s holds a null element", errMalformed, name)
+		}
+	}
+	return list, nil
+}
+
+// redirectURIs reads a nullable web/spa/publicClient object.
+func redirectURIs(name string, r *wireRedirects) ([]string, error) {
+	if r == nil {
+		return nil, nil
+	}
+	uris, err := required(name+".redirectUris", r.RedirectURIs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(uris))
+	for _, u := range uris {
+		out = append(out, *u)
+	}
+	return out, nil
+}
+
+// application converts the app registration Cloudflare signs in with.
+func application(body []byte) (*snapshot.Application, error) {
+	var w wireApplication
+	if err := decodeObject(body, &w); err != nil {
+		return nil, err
+	}
+	if w.ID == "" || w.AppID == "" {
+		return nil, fmt.Errorf("%w: the app registration has no id or appId", errMalformed)
+	}
+	out := &snapshot.Application{
+		ID:                     w.ID,
+		AppID:                  w.AppID,
+		DisplayName:            w.DisplayName,
+		RequiredResourceAccess: []snapshot.RequiredResourceAccess{},
+		PasswordCredentials:    []snapshot.Credential{},
+		KeyCredentials:         []snapshot.Credential{},
+	}
+	var err error
+	if out.WebRedirectURIs, err = redirectURIs("web", w.Web); err != nil {
+		return nil, err
+	}
+	if out.WebRedirectURIs == nil {
+		out.WebRedirectURIs = []string{}
+	}
+	if out.SPARedirectURIs, err = redirectURIs("spa", w.Spa); err != nil {
+		return nil, err
+	}
+	if out.PublicClientURIs, err = redirectURIs("publicClient", w.PublicClient); err != nil {
+		return nil, err
+	}
+	rras, err := required("requiredResourceAccess", w.RequiredResourceAccess)
+	if err != nil {
+		return nil, err
+	}
+	for _, rra := range rras {
+		accesses, err := required("requiredResourceAccess.resourceAccess", rra.ResourceAccess)
+		if err != nil {
+			return nil, err
+		}
+		r := snapshot.RequiredResourceAccess{ResourceAppID: rra.ResourceAppID, ResourceAccess: []snapshot.ResourceAccess{}}
+		for _, ra := range accesses {
+			if ra.ID == "" {
+				continue
+			}
+			r.ResourceAccess = append(r.ResourceAccess, snapshot.ResourceAccess{ID: strings.ToLower(ra.ID), Type: ra.Type})
+		}
+		out.RequiredResourceAccess = append(out.RequiredResourceAccess, r)
+	}
+	secrets, err := required("passwordCredentials", w.PasswordCredentials)
+	if err != nil {
+		return nil, err
+	}
+	for _, pc := range secrets {
+		out.PasswordCredentials = append(out.PasswordCredentials, snapshot.Credential{
+			KeyID:       strings.ToLower(pc.KeyID),
+			DisplayName: pc.DisplayName,
+			Hint:        pc.Hint,
+			Start:       utc(pc.StartDateTime),
+			End:         utc(pc.EndDateTime),
+		})
+	}
+	certs, err := required("keyCredentials", w.KeyCredentials)
+	if err != nil {
+		return nil, err
+	}
+	for _, kc := range certs {
+		out.KeyCredentials = append(out.KeyCredentials, snapshot.Credential{
+			KeyID:       strings.ToLower(kc.KeyID),
+			DisplayName: kc.DisplayName,
+			Type:        kc.Type,
+			Usage:       kc.Usage,
+			Start:       utc(kc.StartDateTime),
+			End:         utc(kc.EndDateTime),
+		})
+	}
+	return out, nil
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// servicePrincipal converts an enterprise application.
+func servicePrincipal(body []byte) (*snapshot.ServicePrincipal, error) {
+	var w wireServicePrincipal
+	if err := decodeObject(body, &w); err != nil {
+		return nil, err
+	}
+	if w.ID == "" {
+		return nil, fmt.Errorf("%w: the service principal has no id", errMalformed)
+	}
+	return &snapshot.ServicePrincipal{ID: w.ID, AppID: w.AppID, DisplayName: w.DisplayName, AccountEnabled: w.AccountEnabled}, nil
+}
+
+// graphPermissions reads the Microsoft Graph service principal's delegated
+// permission names, so permission GUIDs are resolved from the tenant
+// itself rather than from a hard-coded table.
+func graphPermissions(body []byte) (string, map[string]string, error) {
+	var w wireServicePrincipal
+	if err := decodeObject(body, &w); err != nil {
+		return "", nil, err
+	}
+	scopes, err := required("oauth2PermissionScopes", w.OAuth2PermissionScopes)
+	if err != nil {
+		return "", nil, err
+	}
+	perms := map[string]string{}
+	for _, scope := range scopes {
+		if scope.ID != "" && scope.Value != "" {
+			perms[strings.ToLower(scope.ID)] = scope.Value
+		}
+	}
+	if len(perms) == 0 {
+		return "", nil, errors.New("the Microsoft Graph service principal lists no delegated permissions")
+	}
+	return w.ID, perms, nil
+}
+
+// grantsPage converts one page of delegated permission grants.
+func grantsPage(body []byte) ([]snapshot.PermissionGrant, string, error) {
+	var w wirePage[wireGrant]
+	if err := decodeObject(body, &w); err != nil {
+		return nil, "", err
+	}
+	grants, err := required("value", w.Value)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]snapshot.PermissionGrant, 0, len(grants))
+	for _, g := range grants {
+		out = append(out, snapshot.PermissionGrant{
+			ID:          g.ID,
+			ClientID:    g.ClientID,
+			ResourceID:  g.ResourceID,
+			ConsentType: g.ConsentType,
+			PrincipalID: g.PrincipalID,
+			Scope:       g.Scope,
+		})
+	}
+	return out, w.NextLink, nil
+}
+
+// jobsPage converts one page of synchronization jobs. A job status whose
+// code is empty or unknown is kept as it is: the SDK would fail to decode
+// the whole page on an empty timestamp, or turn the code into nil.
+func jobsPage(body []byte) ([]snapshot.SyncJob, string, error) {
+	var w wirePage[wireJob]
+	if err := decodeObject(body, &w); err != nil {
+		return nil, "", err
+	}
+	jobs, err := required("value", w.Value)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]snapshot.SyncJob, 0, len(jobs))
+	for _, job := range jobs {
+		if job.ID == "" {
+			return nil, "", fmt.Errorf("%w: a synchronization job has no id", errMalformed)
+		}
+		j := snapshot.SyncJob{ID: job.ID, TemplateID: job.TemplateID, Mappings: []snapshot.ObjectMapping{}}
+		if job.Status != nil {
+			j.Status = job.Status.Code
+		}
+		out = append(out, j)
+	}
+	return out, w.NextLink, nil
+}
+
+// objectMappings converts a synchronization schema's object mappings.
+func objectMappings(body []byte) ([]snapshot.ObjectMapping, error) {
+	var w wireSchema
+	if err := decodeObject(body, &w); err != nil {
+		return nil, err
+	}
+	rules, err := elements("synchronizationRules", w.SynchronizationRules)
+	if err != nil {
+		return nil, err
+	}
+	out := []snapshot.ObjectMapping{}
+	for _, rule := range rules {
+		oms, err := elements("objectMappings", rule.ObjectMappings)
+		if err != nil {
+			return nil, err
+		}
+		for _, om := range oms {
+			m := snapshot.ObjectMapping{
+				Name:              om.Name,
+				Enabled:           om.Enabled == nil || *om.Enabled,
+				SourceObjectName:  om.SourceObjectName,
+				TargetObjectName:  om.TargetObjectName,
+				AttributeMappings: []snapshot.AttributeMapping{},
+			}
+			ams, err := elements("attributeMappings", om.AttributeMappings)
+			if err != nil {
+				return nil, err
+			}
+			for _, am := range ams {
+				a := snapshot.AttributeMapping{TargetAttributeName: am.TargetAttributeName}
+				if src := am.Source; src != nil {
+					a.SourceName, a.SourceExpression, a.SourceType = src.Name, src.Expression, src.Type
+				}
+				m.AttributeMappings = append(m.AttributeMappings, a)
+			}
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
