@@ -36,7 +36,7 @@ type wireRedirects struct {
 }
 
 type wireRequiredAccess struct {
-	ResourceAppID  string                `json:"resourceAppId"`
+	ResourceAppID  string                 `json:"resourceAppId"`
 	ResourceAccess *[]*wireResourceAccess `json:"resourceAccess"`
 }
 
