@@ -13,32 +13,32 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	fmt.Fprintf(&b, "# driftd audit %s\n\n", r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
 	fmt.Fprintf(&b, "%s\n", summaryLine(r))
 	for _, g := range group(r) {
-		fmt.Fprintf(&b, "\n## %s (%s)\n\n", mdEscape(g.Name), g.Status)
+		fmt.Fprintf(&b, "\n## %s (%s)\n\n", mdName(g.Name), mdName(g.Status))
 		if len(g.Severities) == 0 {
 			b.WriteString("No findings.\n")
 		}
 		for _, sg := range g.Severities {
 			fmt.Fprintf(&b, "### %s\n\n", strings.ToUpper(sg.Severity.String()))
 			for _, cg := range sg.Checks {
-				fmt.Fprintf(&b, "#### %s — %s\n\n", cg.CheckID, mdEscape(cg.Title))
+				fmt.Fprintf(&b, "#### %s — %s\n\n", mdName(cg.CheckID), mdText(cg.Title))
 				b.WriteString("| Finding | Expected | Actual |\n|---|---|---|\n")
 				for _, f := range cg.Findings {
-					fmt.Fprintf(&b, "| %s | %s | %s |\n", mdCell(f.Message), mdCell(f.Expected), mdCell(f.Actual))
+					fmt.Fprintf(&b, "| %s | %s | %s |\n", mdText(f.Message), mdText(f.Expected), mdText(f.Actual))
 				}
-				fmt.Fprintf(&b, "\n**Fix:** %s\n\n", mdEscape(cg.Remediation))
+				fmt.Fprintf(&b, "\n**Fix:** %s\n\n", mdText(cg.Remediation))
 			}
 		}
 		if len(g.Suppressed) > 0 {
 			b.WriteString("### Suppressed\n\n")
 			for _, f := range g.Suppressed {
-				fmt.Fprintf(&b, "- %s: %s — %s\n", f.CheckID, mdEscape(f.Message), mdEscape(suppressionNote(f.Suppression)))
+				fmt.Fprintf(&b, "- %s: %s — %s\n", mdName(f.CheckID), mdText(f.Message), mdText(suppressionNote(f.Suppression)))
 			}
 			b.WriteString("\n")
 		}
 		if len(g.CouldNotEvaluate) > 0 {
 			b.WriteString("### Could not evaluate\n\n")
 			for _, res := range g.CouldNotEvaluate {
-				fmt.Fprintf(&b, "- %s: %s\n", res.CheckID, mdEscape(res.Reason))
+				fmt.Fprintf(&b, "- %s: %s\n", mdName(res.CheckID), mdText(res.Reason))
 			}
 		}
 	}
@@ -49,21 +49,28 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			if scope == "" {
 				scope = "all"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", mdCell(scope), gap.Side, gap.What, mdCell(gap.Error))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", mdName(scope), mdName(gap.Side), mdName(gap.What), mdText(gap.Error))
 		}
 	}
-	fmt.Fprintf(&b, "\n_%s_\n", statsLine(r))
+	fmt.Fprintf(&b, "\n_%s_\n", mdEscape(statsLine(r)))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// mdCell makes text safe inside a table cell.
-func mdCell(s string) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	return strings.ReplaceAll(mdEscape(s), "|", `\|`)
+// mdName and mdText are a value from API data in Markdown: capped,
+// control characters escaped (so it stays on its line and in its cell),
+// and Markdown syntax shown literally.
+func mdName(s string) string { return mdEscape(safeName(s)) }
+func mdText(s string) string { return mdEscape(safeText(s)) }
+
+// mdEscape shows Markdown and HTML syntax literally, in running text and
+// in table cells ("|"), so data can neither format, link, embed an image
+// nor end a cell.
+func mdEscape(s string) string {
+	return mdReplacer.Replace(s)
 }
 
-func mdEscape(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "<", "&lt;", ">", "&gt;")
-	return r.Replace(s)
-}
+var mdReplacer = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "|", `\|`,
+	"~", `\~`, "&", "&amp;", "<", "&lt;", ">", "&gt;",
+)

@@ -51,11 +51,11 @@ func WriteTable(w io.Writer, r *Report, opts Options) error {
 	fmt.Fprintf(&b, "%s\n", summaryLine(r))
 
 	for _, g := range group(r) {
-		status := p.paint(ansiGreen, g.Status)
+		status := p.paint(ansiGreen, safeName(g.Status))
 		if g.Status != Complete {
-			status = p.paint(ansiYellow, g.Status)
+			status = p.paint(ansiYellow, safeName(g.Status))
 		}
-		fmt.Fprintf(&b, "\n%s  (%s)\n", p.paint(ansiBold, "▸ "+g.Name), status)
+		fmt.Fprintf(&b, "\n%s  (%s)\n", p.paint(ansiBold, "▸ "+safeName(g.Name)), status)
 		if len(g.Severities) == 0 {
 			if g.Status == Complete {
 				fmt.Fprintf(&b, "  %s\n", p.paint(ansiGreen, "no findings"))
@@ -66,25 +66,25 @@ func WriteTable(w io.Writer, r *Report, opts Options) error {
 		for _, sg := range g.Severities {
 			fmt.Fprintf(&b, "  %s\n", p.paint(severityColor(sg.Severity), strings.ToUpper(sg.Severity.String())))
 			for _, cg := range sg.Checks {
-				fmt.Fprintf(&b, "    %s  %s\n", p.paint(ansiBold, cg.CheckID), cg.Title)
+				fmt.Fprintf(&b, "    %s  %s\n", p.paint(ansiBold, safeName(cg.CheckID)), safeText(cg.Title))
 				for _, f := range cg.Findings {
-					fmt.Fprintf(&b, "      • %s\n", f.Message)
-					fmt.Fprintf(&b, "        %s %s\n", p.paint(ansiDim, "expected:"), f.Expected)
-					fmt.Fprintf(&b, "        %s %s\n", p.paint(ansiDim, "actual:  "), f.Actual)
+					fmt.Fprintf(&b, "      • %s\n", safeText(f.Message))
+					fmt.Fprintf(&b, "        %s %s\n", p.paint(ansiDim, "expected:"), safeText(f.Expected))
+					fmt.Fprintf(&b, "        %s %s\n", p.paint(ansiDim, "actual:  "), safeText(f.Actual))
 				}
-				fmt.Fprintf(&b, "      %s %s\n", p.paint(ansiDim, "fix:"), cg.Remediation)
+				fmt.Fprintf(&b, "      %s %s\n", p.paint(ansiDim, "fix:"), safeText(cg.Remediation))
 			}
 		}
 		if len(g.Suppressed) > 0 {
 			fmt.Fprintf(&b, "  %s\n", p.paint(ansiDim, "SUPPRESSED"))
 			for _, f := range g.Suppressed {
-				fmt.Fprintf(&b, "    %s  %s %s\n", f.CheckID, f.Message, p.paint(ansiDim, "— "+suppressionNote(f.Suppression)))
+				fmt.Fprintf(&b, "    %s  %s %s\n", safeName(f.CheckID), safeText(f.Message), p.paint(ansiDim, "— "+safeText(suppressionNote(f.Suppression))))
 			}
 		}
 		if len(g.CouldNotEvaluate) > 0 {
 			fmt.Fprintf(&b, "  %s\n", p.paint(ansiYellow, "COULD NOT EVALUATE"))
 			for _, res := range g.CouldNotEvaluate {
-				fmt.Fprintf(&b, "    %s  %s\n", res.CheckID, res.Reason)
+				fmt.Fprintf(&b, "    %s  %s\n", safeName(res.CheckID), safeText(res.Reason))
 			}
 		}
 	}
@@ -96,7 +96,7 @@ func WriteTable(w io.Writer, r *Report, opts Options) error {
 			if scope == "" {
 				scope = "all integrations"
 			}
-			fmt.Fprintf(&b, "  %s · %s · %s: %s\n", scope, gap.Side, gap.What, gap.Error)
+			fmt.Fprintf(&b, "  %s · %s · %s: %s\n", safeName(scope), safeName(gap.Side), safeName(gap.What), safeText(gap.Error))
 		}
 	}
 	fmt.Fprintf(&b, "\n%s\n", p.paint(ansiDim, statsLine(r)))
@@ -136,7 +136,7 @@ func statsLine(r *Report) string {
 	var parts []string
 	total := 0
 	for _, s := range services {
-		parts = append(parts, fmt.Sprintf("%s %d", s, r.Stats.APIRequests[s]))
+		parts = append(parts, fmt.Sprintf("%s %d", safeName(s), r.Stats.APIRequests[s]))
 		total += r.Stats.APIRequests[s]
 	}
 	return fmt.Sprintf("%d API requests (%s) in %d ms", total, strings.Join(parts, ", "), r.Stats.DurationMS)
