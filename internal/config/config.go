@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
@@ -216,15 +217,21 @@ func Load(path string) (*Config, error) {
 
 // LoadWith is Load with an explicit environment.
 func LoadWith(path string, env Environment) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readConfigFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, err
 	}
+	return load(data, path, filepath.Dir(path), env)
+}
+
+// load is LoadWith once the file is read: parse, resolve secrets relative
+// to baseDir, validate.
+func load(data []byte, path, baseDir string, env Environment) (*Config, error) {
 	cfg, err := Parse(data, path)
 	if err != nil {
 		return nil, err
 	}
-	if err := cfg.resolve(env, filepath.Dir(path)); err != nil {
+	if err := cfg.resolve(env, baseDir); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if err := cfg.Validate(); err != nil {
@@ -238,9 +245,9 @@ func LoadWith(path string, env Environment) (*Config, error) {
 // resolved, so an operator can inspect state without the service's
 // secrets in the environment.
 func LoadForState(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readConfigFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, err
 	}
 	cfg, err := Parse(data, path)
 	if err != nil {
@@ -255,6 +262,16 @@ func LoadForState(path string) (*Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// readConfigFile reads the configuration file: a regular file of at most
+// MaxConfigFileSize bytes, opened without blocking.
+func readConfigFile(path string) ([]byte, error) {
+	f, err := readRegularFile("config", path, MaxConfigFileSize, nil)
+	if err != nil {
+		return nil, err
+	}
+	return f.data, nil
 }
 
 // Parse decodes TOML strictly (unknown keys are errors) and applies
@@ -367,7 +384,7 @@ func (c *Config) resolve(env Environment, baseDir string) error {
 	if e.CertificatePassword, err = r.resolve("entra.certificate_password", e.CertificatePassword, "entra.certificate_password_file", e.CertificatePasswordFile, CredEntraCertificatePassword); err != nil {
 		return err
 	}
-	if e.Certificate, err = r.resolve("", Secret{}, "entra.certificate_file", e.CertificateFile, CredEntraCertificate); err != nil {
+	if e.Certificate, err = r.fromFile("entra.certificate_file", e.CertificateFile, CredEntraCertificate, MaxCertificateFileSize, false); err != nil {
 		return err
 	}
 	cf := &c.Cloudflare
@@ -422,39 +439,56 @@ func (r secretResolver) resolve(field string, inline Secret, fileField, path, cr
 		}
 		return NewSecret(raw), nil
 	}
+	return r.fromFile(fileField, path, credName, MaxSecretFileSize, true)
+}
+
+// fromFile reads the file at path (relative to the configuration file),
+// or else $CREDENTIALS_DIRECTORY/credName if it exists; limit bounds its
+// size. A secret is trimmed of surrounding white space; a certificate
+// (trim false, possibly binary PKCS#12) is kept byte for byte.
+func (r secretResolver) fromFile(fileField, path, credName string, limit int64, trim bool) (Secret, error) {
 	if path != "" {
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(r.baseDir, path)
 		}
-		return readSecretFile(fileField, path, r.credDir)
+		return readSecretFile(fileField, path, r.credDir, limit, trim)
 	}
-	if r.credDir != "" && credName != "" {
+	if r.credDir != "" && credName != "" && credNamePattern.MatchString(credName) {
 		p := filepath.Join(r.credDir, credName)
-		if _, err := os.Stat(p); err == nil {
-			return readSecretFile("$CREDENTIALS_DIRECTORY/"+credName, p, r.credDir)
+		s, err := readSecretFile("$CREDENTIALS_DIRECTORY/"+credName, p, r.credDir, limit, trim)
+		if errors.Is(err, fs.ErrNotExist) {
+			return Secret{}, nil
 		}
+		return s, err
 	}
 	return Secret{}, nil
 }
 
-// readSecretFile reads a secret file, refusing ones that other users can
-// read (systemd's credentials directory is trusted as is).
-func readSecretFile(field, path, credDir string) (Secret, error) {
-	info, err := os.Stat(path)
-	if err != nil {
-		return Secret{}, fmt.Errorf("%s: cannot read %s: %v", field, path, errors.Unwrap(err))
-	}
+// credNamePattern keeps a credential name (which includes a Slack route's
+// name, not yet validated here) inside $CREDENTIALS_DIRECTORY.
+var credNamePattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// readSecretFile reads a secret file, refusing anything but a regular file
+// of at most limit bytes, and ones that other users can read (systemd's
+// credentials directory is trusted as is). The mode checked is that of
+// the descriptor read from.
+func readSecretFile(field, path, credDir string, limit int64, trim bool) (Secret, error) {
 	trusted := credDir != "" && filepath.Dir(path) == filepath.Clean(credDir)
-	if !trusted && info.Mode().Perm()&0o077 != 0 {
-		return Secret{}, fmt.Errorf("%s: %s is readable by group or others (mode %04o); run chmod 600 on it", field, path, info.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
+	f, err := readRegularFile(field, path, limit, func(info fs.FileInfo) error {
+		if !trusted && info.Mode().Perm()&0o077 != 0 {
+			return fmt.Errorf("%s: %s is readable by group or others (mode %04o); run chmod 600 on it", field, displayPath(path), info.Mode().Perm())
+		}
+		return nil
+	})
 	if err != nil {
-		return Secret{}, fmt.Errorf("%s: cannot read %s: %v", field, path, errors.Unwrap(err))
+		return Secret{}, err
 	}
-	v := strings.TrimSpace(string(b))
-	if v == "" {
-		return Secret{}, fmt.Errorf("%s: %s is empty", field, path)
+	v := string(f.data)
+	if trim {
+		v = strings.TrimSpace(v)
+	}
+	if strings.TrimSpace(v) == "" {
+		return Secret{}, fmt.Errorf("%s: %s is empty", field, displayPath(path))
 	}
 	return NewSecret(v), nil
 }
@@ -756,12 +790,12 @@ func checkCAFile(field, path string) error {
 	if path == "" {
 		return nil
 	}
-	b, err := os.ReadFile(path)
+	f, err := readRegularFile(field, path, MaxCertificateFileSize, nil)
 	if err != nil {
-		return fmt.Errorf("%s: cannot read %s: %v", field, path, errors.Unwrap(err))
+		return err
 	}
-	if !x509.NewCertPool().AppendCertsFromPEM(b) {
-		return fmt.Errorf("%s: %s contains no PEM certificate", field, path)
+	if !x509.NewCertPool().AppendCertsFromPEM(f.data) {
+		return fmt.Errorf("%s: %s contains no PEM certificate", field, displayPath(path))
 	}
 	return nil
 }
