@@ -634,10 +634,9 @@ func (r *SlackRoute) validate(i int, c *Config, names map[string]bool) error {
 	if r.Severity, err = checks.ParseSeverity(r.MinSeverity); err != nil {
 		return fieldErr(at+".min_severity", r.MinSeverity, "must be low, medium, high or critical")
 	}
-	if r.RepeatInterval == "0" {
-		r.Repeat = 0
-	} else if r.Repeat, err = ParseDuration(r.RepeatInterval); err != nil || r.Repeat < 0 {
-		return fieldErr(at+".repeat_interval", r.RepeatInterval, "must be a duration such as \"24h\" or \"7d\", or \"0\" for no reminders")
+	// "0" (any zero duration) means no reminders.
+	if r.Repeat, err = ParseDuration(r.RepeatInterval); err != nil {
+		return fmt.Errorf("%s.repeat_interval: %v; \"0\" sends no reminders", at, err)
 	}
 	for _, name := range r.Integrations {
 		if _, ok := c.Integration(name); !ok {
