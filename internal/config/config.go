@@ -35,6 +35,12 @@ const (
 	DefaultSchedule      = "@every 1h"
 	DefaultStateDir      = "/var/lib/driftd"
 	DefaultSlackAPI      = "https://slack.com/api/"
+
+	DefaultExpiryWarning   = Duration(30 * 24 * time.Hour)
+	DefaultExpiryCritical  = Duration(7 * 24 * time.Hour)
+	DefaultRunTimeout      = Duration(10 * time.Minute)
+	DefaultRetainSnapshots = 50
+	DefaultExportInterval  = Duration(60 * time.Second)
 )
 
 // Entra authentication methods for driftd's own app registration.
@@ -276,8 +282,16 @@ func readConfigFile(path string) ([]byte, error) {
 
 // Parse decodes TOML strictly (unknown keys are errors) and applies
 // defaults. It does not resolve secrets or validate.
+//
+// Numeric and duration defaults are set before decoding, so that a key
+// that is absent keeps its default while a key written as 0 stays 0 and
+// is judged by Validate. An empty string is the same as an absent key.
 func Parse(data []byte, name string) (*Config, error) {
-	cfg := &Config{}
+	cfg := &Config{
+		Expiry:    Expiry{Warning: DefaultExpiryWarning, Critical: DefaultExpiryCritical},
+		Daemon:    Daemon{RunTimeout: DefaultRunTimeout, RetainSnapshots: DefaultRetainSnapshots},
+		Telemetry: Telemetry{ExportInterval: DefaultExportInterval},
+	}
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(cfg); err != nil {
 		return nil, describeDecodeError(name, err)
@@ -321,24 +335,12 @@ func (c *Config) applyDefaults() {
 	if c.Cloudflare.APIURL == "" {
 		c.Cloudflare.APIURL = DefaultCloudflareAPI
 	}
-	if c.Expiry.Warning == 0 {
-		c.Expiry.Warning = Duration(30 * 24 * time.Hour)
-	}
-	if c.Expiry.Critical == 0 {
-		c.Expiry.Critical = Duration(7 * 24 * time.Hour)
-	}
 	d := &c.Daemon
 	if d.Schedule == "" {
 		d.Schedule = DefaultSchedule
 	}
-	if d.RunTimeout == 0 {
-		d.RunTimeout = Duration(10 * time.Minute)
-	}
 	if d.StateDir == "" {
 		d.StateDir = DefaultStateDir
-	}
-	if d.RetainSnapshots == 0 {
-		d.RetainSnapshots = 50
 	}
 	if d.LogFormat == "" {
 		d.LogFormat = "text"
@@ -357,9 +359,6 @@ func (c *Config) applyDefaults() {
 		if r.APIURL == "" {
 			r.APIURL = DefaultSlackAPI
 		}
-	}
-	if c.Telemetry.ExportInterval == 0 {
-		c.Telemetry.ExportInterval = Duration(60 * time.Second)
 	}
 }
 
@@ -543,8 +542,11 @@ func (c *Config) Validate() error {
 		return fieldErr("cloudflare.team_domain", cf.TeamDomain, "must be a host name such as \"acme.cloudflareaccess.com\" (no scheme, no path)")
 	}
 
+	if c.Expiry.Warning <= 0 {
+		return errors.New("expiry.warning: must be positive (e.g. \"30d\")")
+	}
 	if c.Expiry.Critical <= 0 {
-		return errors.New("expiry.critical: must be a positive duration such as \"7d\"")
+		return errors.New("expiry.critical: must be positive (e.g. \"7d\")")
 	}
 	if c.Expiry.Warning < c.Expiry.Critical {
 		return fmt.Errorf("expiry.warning: %s is shorter than expiry.critical (%s)", time.Duration(c.Expiry.Warning), time.Duration(c.Expiry.Critical))
@@ -653,7 +655,7 @@ func (t Telemetry) validate() error {
 		return fieldErr("telemetry.protocol", t.Protocol, "must be grpc or http/protobuf")
 	}
 	if t.ExportInterval <= 0 {
-		return errors.New("telemetry.export_interval: must be a positive duration such as \"60s\"")
+		return errors.New("telemetry.export_interval: must be positive (e.g. \"60s\")")
 	}
 	if err := checkCAFile("telemetry.ca_file", t.CAFile); err != nil {
 		return err
@@ -672,7 +674,7 @@ func (d Daemon) validate() error {
 		return fmt.Errorf("daemon.schedule: %q is not a cron spec or descriptor (e.g. \"@every 1h\", \"0 * * * *\"): %v", d.Schedule, err)
 	}
 	if d.RunTimeout <= 0 {
-		return errors.New("daemon.run_timeout: must be a positive duration such as \"10m\"")
+		return errors.New("daemon.run_timeout: must be positive (e.g. \"10m\")")
 	}
 	if d.Jitter < 0 {
 		return errors.New("daemon.jitter: must not be negative")
@@ -681,7 +683,7 @@ func (d Daemon) validate() error {
 		return fieldErr("daemon.state_dir", d.StateDir, "must be an absolute path")
 	}
 	if d.RetainSnapshots < 1 {
-		return fmt.Errorf("daemon.retain_snapshots: %d must be at least 1", d.RetainSnapshots)
+		return errors.New("daemon.retain_snapshots: must be at least 1")
 	}
 	if d.Listen != "" {
 		if _, _, err := net.SplitHostPort(d.Listen); err != nil {
