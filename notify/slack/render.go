@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/driftd/driftd/checks"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/snapshot"
+	"github.com/driftd/driftd/internal/textsafe"
 	"github.com/driftd/driftd/notify"
 )
 
@@ -47,6 +47,25 @@ const (
 	fallbackMessage = 200
 )
 
+// Caps for values from API data, in characters as Slack counts them after
+// escaping (see field). With the fixed text around them, a finding's
+// section stays well within maxSectionText whatever the data, so a
+// finding never needs a second section or message.
+const (
+	capCheckID = 40
+	capName    = 150
+	capKind    = 40
+	capEvent   = 40
+	capMessage = 800
+	capValue   = 300 // expected and found
+	capFix     = 500
+	// capReason bounds why an integration cannot be audited.
+	capReason = 1500
+	// maxLinkID is the longest ID put into a deep link; longer or odd IDs
+	// get no link (appIds are GUIDs, account IDs 32 hex digits).
+	maxLinkID = 64
+)
+
 // Render turns a batch into the messages sent to route, each within
 // Slack's limits. A long batch is split across messages: every finding
 // appears in one of them. An empty findings batch or an unknown kind
@@ -67,7 +86,11 @@ func Render(b notify.Batch, route config.SlackRoute) []notify.Payload {
 func Text(p []notify.Payload) string {
 	parts := make([]string, 0, len(p))
 	for _, m := range p {
-		parts = append(parts, unescape(m.Text))
+		lines := strings.Split(unescape(m.Text), "\n")
+		for i, l := range lines {
+			lines[i] = textsafe.Line(l)
+		}
+		parts = append(parts, strings.Join(lines, "\n"))
 	}
 	return strings.Join(parts, "\n\n")
 }
@@ -190,10 +213,10 @@ func runTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 func deepLink(r checks.Resource, accountID string) (link, label string) {
 	switch r.Side {
 	case snapshot.SideEntra:
-		if r.ID == "" {
+		if !linkSafe(r.ID) {
 			return "", ""
 		}
-		id := url.PathEscape(r.ID)
+		id := r.ID
 		switch r.Kind {
 		case checks.KindAppRegistration:
 			return "https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/ApplicationMenuBlade/~/Overview/appId/" + id, "Open app registration"
@@ -203,12 +226,29 @@ func deepLink(r checks.Resource, accountID string) (link, label string) {
 			return "https://entra.microsoft.com/#view/Microsoft_AAD_IAM/ManagedAppMenuBlade/~/Overview/appId/" + id, "Open enterprise application"
 		}
 	case snapshot.SideCloudflare:
-		if accountID == "" {
+		if !linkSafe(accountID) {
 			return "", ""
 		}
-		return "https://one.dash.cloudflare.com/" + url.PathEscape(accountID) + "/settings/authentication", "Open Zero Trust authentication settings"
+		return "https://one.dash.cloudflare.com/" + accountID + "/settings/authentication", "Open Zero Trust authentication settings"
 	}
 	return "", ""
+}
+
+// linkSafe reports whether id can go into a link as is: at most maxLinkID
+// unreserved URL characters, nothing Slack's "<url|label>" syntax or a
+// URL would read as structure.
+func linkSafe(id string) bool {
+	if id == "" || len(id) > maxLinkID {
+		return false
+	}
+	for _, c := range []byte(id) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '.', c == '_', c == '~':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func resourceName(r checks.Resource) string {
@@ -234,7 +274,7 @@ func eventText(it notify.Item) string {
 		}
 		return "🔁 still open since " + it.FirstSeen.UTC().Format("2006-01-02")
 	}
-	return escape(it.Event)
+	return field(it.Event, capEvent)
 }
 
 // detailedText is a finding's full section text (possibly over the
@@ -243,26 +283,26 @@ func detailedText(it notify.Item, accountID string) string {
 	f := it.Finding
 	emoji, label := severityLabel(f.Severity)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s *%s* · `%s` · %s\n", emoji, label, escape(f.CheckID), eventText(it))
-	fmt.Fprintf(&b, "*%s*", escape(resourceName(f.Resource)))
+	fmt.Fprintf(&b, "%s *%s* · `%s` · %s\n", emoji, label, field(f.CheckID, capCheckID), eventText(it))
+	fmt.Fprintf(&b, "*%s*", field(resourceName(f.Resource), capName))
 	if kind := strings.ReplaceAll(f.Resource.Kind, "_", " "); kind != "" {
-		fmt.Fprintf(&b, " (%s)", escape(kind))
+		fmt.Fprintf(&b, " (%s)", field(kind, capKind))
 	}
 	b.WriteString("\n")
 	if f.Message != "" {
-		b.WriteString(escape(f.Message) + "\n")
+		b.WriteString(field(f.Message, capMessage) + "\n")
 	}
 	if it.Event == notify.EventResolved {
 		b.WriteString("*Now:* resolved, the expectation is met again.\n")
 	} else {
 		if f.Expected != "" {
-			b.WriteString("*Expected:* " + escape(f.Expected) + "\n")
+			b.WriteString("*Expected:* " + field(f.Expected, capValue) + "\n")
 		}
 		if f.Actual != "" {
-			b.WriteString("*Found:* " + escape(f.Actual) + "\n")
+			b.WriteString("*Found:* " + field(f.Actual, capValue) + "\n")
 		}
 		if f.Remediation != "" {
-			b.WriteString("*Fix:* " + escape(f.Remediation) + "\n")
+			b.WriteString("*Fix:* " + field(f.Remediation, capFix) + "\n")
 		}
 	}
 	if link, label := deepLink(f.Resource, accountID); link != "" {
@@ -282,9 +322,9 @@ func compactText(it notify.Item, accountID string) string {
 	case notify.EventReminder:
 		event = "🔁"
 	}
-	line := fmt.Sprintf("%s *%s* `%s` %s *%s*", emoji, label, escape(f.CheckID), event, escape(shorten(oneLine(resourceName(f.Resource)), 100)))
+	line := fmt.Sprintf("%s *%s* `%s` %s *%s*", emoji, label, field(f.CheckID, capCheckID), event, field(oneLine(resourceName(f.Resource)), 100))
 	if f.Message != "" {
-		line += ": " + escape(shorten(oneLine(f.Message), compactMessage))
+		line += ": " + field(oneLine(f.Message), compactMessage)
 	}
 	if link, _ := deepLink(f.Resource, accountID); link != "" {
 		line += fmt.Sprintf(" · <%s|open>", link)
@@ -297,7 +337,8 @@ func compactText(it notify.Item, accountID string) string {
 func fallbackLine(it notify.Item) string {
 	f := it.Finding
 	_, label := severityLabel(f.Severity)
-	line := fmt.Sprintf("[%s] %s %s: %s", label, f.CheckID, f.Integration, shorten(oneLine(f.Message), fallbackMessage))
+	line := fmt.Sprintf("[%s] %s %s: %s", label, plain(textsafe.Clip(f.CheckID, capCheckID)), plain(textsafe.Clip(oneLine(f.Integration), capName)),
+		shorten(plain(oneLine(f.Message)), fallbackMessage))
 	switch it.Event {
 	case notify.EventResolved:
 		line += " (resolved)"
@@ -409,9 +450,9 @@ func renderFindings(b notify.Batch, route config.SlackRoute) []notify.Payload {
 				name = "(no integration)"
 			}
 			if started[e.group] {
-				return "*" + escape(name) + "* (continued)"
+				return "*" + field(name, capName) + "* (continued)"
 			}
-			return "*" + escape(name) + "*"
+			return "*" + field(name, capName) + "*"
 		}
 		h := heading(cur)
 		if h == "" && e.line && cur.lastLine && cur.group == e.group {
@@ -456,13 +497,18 @@ func renderFindings(b notify.Batch, route config.SlackRoute) []notify.Payload {
 	case multi:
 		where = fmt.Sprintf(" across %d integrations", len(groups))
 	case groups[0] != "":
-		where = " — " + groups[0]
+		// The header is plain text, which Slack shows literally.
+		where = " — " + plain(textsafe.Clip(oneLine(groups[0]), capName))
 	}
-	names := strings.Join(groups, ", ")
+	shown := make([]string, len(groups))
+	for i, g := range groups {
+		shown[i] = field(g, capName)
+	}
+	names := strings.Join(shown, ", ")
 	if len(groups) > 3 {
 		names = fmt.Sprintf("%d integrations", len(groups))
 	}
-	context := fmt.Sprintf("%s · run %d · %s", escape(names), b.RunID, runTime(b.RunAt))
+	context := fmt.Sprintf("%s · run %d · %s", names, b.RunID, runTime(b.RunAt))
 	if t := c.tally(); t != "" {
 		context += " · " + t
 	}
@@ -497,10 +543,11 @@ func renderFindings(b notify.Batch, route config.SlackRoute) []notify.Payload {
 }
 
 func renderCannotAudit(b notify.Batch) []notify.Payload {
-	name := b.Integration
-	header := shorten("driftd cannot audit "+name, maxHeaderText)
+	name := field(b.Integration, capName)
+	header := shorten("driftd cannot audit "+plain(textsafe.Clip(oneLine(b.Integration), capName)), maxHeaderText)
 	blocks := []slackapi.Block{headerBlock(header)}
-	for _, s := range splitText(escape("driftd cannot audit "+name+": "+b.Reason), maxSectionText) {
+	// Capped, this fits one section; splitting is a safety net.
+	for _, s := range splitText("driftd cannot audit "+name+": "+field(b.Reason, capReason), maxSectionText) {
 		blocks = append(blocks, sectionBlock(s))
 	}
 	since := ""
@@ -514,9 +561,9 @@ func renderCannotAudit(b notify.Batch) []notify.Payload {
 	}
 	blocks = append(blocks,
 		sectionBlock("*What to do:* check driftd's own credentials and permissions: its Entra app registration's secret or certificate and Microsoft Graph application permissions (with admin consent), and the Cloudflare API token's read access to Zero Trust. Then run `driftd status` to see what could not be read. Until then, findings for this integration may be out of date."),
-		contextBlock(fmt.Sprintf("%s · run %d · %s", escape(name), b.RunID, runTime(b.RunAt))),
+		contextBlock(fmt.Sprintf("%s · run %d · %s", name, b.RunID, runTime(b.RunAt))),
 	)
-	text := "driftd cannot audit " + name + ": " + oneLine(b.Reason)
+	text := "driftd cannot audit " + plain(textsafe.Clip(oneLine(b.Integration), capName)) + ": " + plain(oneLine(b.Reason))
 	if since != "" {
 		text += " (since " + since + ")"
 	}
@@ -545,22 +592,25 @@ func renderTest(b notify.Batch, route config.SlackRoute) []notify.Payload {
 	at := runTime(b.RunAt)
 	blocks := []slackapi.Block{
 		headerBlock("driftd test message"),
-		sectionBlock(escape("driftd test message for route "+name) + " — sent " + at + ". Findings for this route will arrive here."),
-		contextBlock("route " + escape(name) + " · " + at),
+		sectionBlock("driftd test message for route " + field(name, capName) + " — sent " + at + ". Findings for this route will arrive here."),
+		contextBlock("route " + field(name, capName) + " · " + at),
 	}
-	return []notify.Payload{payload(escape(shorten("driftd test message for route "+name, 1000))+" ("+at+")", blocks)}
+	return []notify.Payload{payload(escape(shorten("driftd test message for route "+plain(name), 1000))+" ("+at+")", blocks)}
 }
 
 func headerBlock(text string) slackapi.Block {
 	return slackapi.NewHeaderBlock(slackapi.NewTextBlockObject(slackapi.PlainTextType, text, true, false))
 }
 
+// Section and context text is verbatim: Slack does not preprocess it
+// (auto-linking names, parsing bare mentions); the explicit "<url|label>"
+// links and the configured mention still work.
 func sectionBlock(text string) slackapi.Block {
-	return slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, text, false, false), nil, nil)
+	return slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, text, false, true), nil, nil)
 }
 
 func contextBlock(text string) slackapi.Block {
-	return slackapi.NewContextBlock("", slackapi.NewTextBlockObject(slackapi.MarkdownType, text, false, false))
+	return slackapi.NewContextBlock("", slackapi.NewTextBlockObject(slackapi.MarkdownType, text, false, true))
 }
 
 func payload(text string, blocks []slackapi.Block) notify.Payload {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/driftd/driftd/checks"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/snapshot"
+	"github.com/driftd/driftd/internal/textsafe"
 	"github.com/driftd/driftd/notify"
 	"github.com/driftd/driftd/notify/slack/slacktest"
 )
@@ -326,13 +328,16 @@ func TestRenderCannotAudit(t *testing.T) {
 		t.Errorf("text %q", ps[0].Text)
 	}
 
-	// A reason longer than a section is split, not cut.
-	b.Reason = strings.Repeat("permission denied reading the tenant ", 200)
+	// A runaway reason is capped, visibly, and stays in one section.
+	b.Reason = strings.Repeat("permission denied reading the tenant ", 2000)
 	ps = Render(b, testRoute())
 	mustValid(t, ps[0])
-	_, text = texts(t, ps[0])
-	if got := strings.Count(strings.Join(text, " "), "permission denied"); got != 200 {
-		t.Errorf("long reason: %d of 200 repetitions kept", got)
+	types, text = texts(t, ps[0])
+	if want := []string{"header", "section", "section", "section", "context"}; !reflect.DeepEqual(types, want) {
+		t.Errorf("long reason: blocks %v, want %v", types, want)
+	}
+	if !strings.HasPrefix(text[1], "driftd cannot audit corp-sso: permission denied") || !strings.HasSuffix(text[1], "…(truncated, 74000 characters)") {
+		t.Errorf("long reason: section %q", text[1])
 	}
 }
 
@@ -458,20 +463,21 @@ func TestRenderLongDetailedFinding(t *testing.T) {
 	f := appFinding(checks.High, "ENTRA-PERM-001", "too many permissions")
 	f.Actual = strings.Join(words, " ")
 	ps := Render(batch(notify.Item{Event: notify.EventOpened, Finding: f}), testRoute())
-	var all []string
-	for _, p := range ps {
-		mustValid(t, p)
-		_, text := texts(t, p)
-		all = append(all, text...)
+	if len(ps) != 1 {
+		t.Fatalf("one finding in %d messages", len(ps))
 	}
-	joined := " " + strings.Join(all, " ") + " "
-	for _, w := range words {
-		if !strings.Contains(joined, " "+w+" ") && !strings.Contains(joined, " "+w+"\n") {
-			t.Fatalf("word %s lost or cut", w)
+	mustValid(t, ps[0])
+	types, text := texts(t, ps[0])
+	if want := []string{"header", "section", "context"}; !reflect.DeepEqual(types, want) {
+		t.Fatalf("blocks %v, want %v", types, want)
+	}
+	// The value is capped with a visible marker; the rest of the finding
+	// (the fix, the link) is all there.
+	marker := fmt.Sprintf("…(truncated, %d characters)", len(f.Actual))
+	for _, want := range []string{"*Found:* w0 w1 w2 ", marker + "\n*Fix:* ", "|Open app registration>"} {
+		if !strings.Contains(text[1], want) {
+			t.Errorf("section lacks %q:\n%s", want, text[1])
 		}
-	}
-	if !strings.Contains(joined, "|Open app registration>") {
-		t.Error("deep link lost")
 	}
 }
 
@@ -553,4 +559,166 @@ func TestShorten(t *testing.T) {
 	if got := shorten("one two three four", 12); got != "one two…" {
 		t.Errorf("%q", got)
 	}
+}
+
+// hugeFinding carries 100,000 characters in every field that comes from
+// API data, heavy in what escaping expands.
+func hugeFinding(i int) checks.Finding {
+	huge := strings.Repeat("a&<b> ", 100000/6)
+	f := appFinding(checks.High, "ENTRA-CRED-001", huge)
+	f.Resource.Name, f.Expected, f.Actual, f.Remediation = huge, huge, huge, huge
+	f.Fingerprint = fmt.Sprintf("fp-huge-%d", i)
+	return f
+}
+
+func TestRenderCapsHugeValues(t *testing.T) {
+	ps := Render(batch(notify.Item{Event: notify.EventOpened, Finding: hugeFinding(0)}), testRoute())
+	if len(ps) != 1 {
+		t.Fatalf("a finding with 100,000-character values became %d messages", len(ps))
+	}
+	mustValid(t, ps[0])
+	types, text := texts(t, ps[0])
+	if want := []string{"header", "section", "context"}; !reflect.DeepEqual(types, want) {
+		t.Fatalf("blocks %v, want %v", types, want)
+	}
+	if got := strings.Count(text[1], "…(truncated, 99996 characters)"); got != 5 {
+		t.Errorf("%d truncation markers, want 5 (name, message, expected, found, fix):\n%s", got, text[1])
+	}
+	if !strings.Contains(text[1], "|Open app registration>") {
+		t.Error("deep link lost")
+	}
+
+	// A full detailed batch of such findings: one section per finding.
+	var items []notify.Item
+	for i := range detailedLimit {
+		items = append(items, notify.Item{Event: notify.EventOpened, Finding: hugeFinding(i)})
+	}
+	ps = Render(batch(items...), testRoute())
+	sections := 0
+	for _, p := range ps {
+		mustValid(t, p)
+		types, _ := texts(t, p)
+		for _, typ := range types {
+			if typ == "section" {
+				sections++
+			}
+		}
+	}
+	if sections != detailedLimit || len(ps) > detailedLimit/3+1 {
+		t.Errorf("%d huge findings: %d sections in %d messages", detailedLimit, sections, len(ps))
+	}
+}
+
+func TestRenderNeutralisesData(t *testing.T) {
+	f := appFinding(checks.High, "ENTRA-CRED-001", "@here @Channel \x1b]0;pwned\x07\x1b[2J\rAll checks passed <!everyone> <@U0123> <#C1|x> &amp; \u202eevil")
+	f.Resource.ID = "x|<https://evil.example|click>"
+	f.Resource.Name = "name\nwith *lines*"
+	f.Integration = "corp\tsso @everyone"
+	ps := Render(batch(notify.Item{Event: notify.EventOpened, Finding: f}), testRoute())
+	mustValid(t, ps[0])
+	_, text := texts(t, ps[0])
+	all := strings.Join(text, "\n") + "\n" + ps[0].Text
+	for _, want := range []string{
+		"＠here ＠Channel", `\x1b]0;pwned\x07\x1b[2J\rAll checks passed`, "&lt;!everyone&gt;", "&lt;@U0123&gt;", "&lt;#C1|x&gt;", "&amp;amp;", `\u202eevil`, `name\nwith`,
+	} {
+		if !strings.Contains(text[1], want) {
+			t.Errorf("section lacks %q:\n%s", want, text[1])
+		}
+	}
+	for _, raw := range []string{"\x1b", "\r", "\t", "\u202e", "@here", "@everyone", "<!everyone>", "<@U0123>", "evil.example|click>"} {
+		if strings.Contains(all, raw) {
+			t.Errorf("%q reaches the message:\n%s", raw, all)
+		}
+	}
+	if strings.Contains(text[1], "|Open app registration>") {
+		t.Error("deep link built from an ID that is not an ID")
+	}
+	for _, b := range decoded(t, ps[0]) {
+		if b["type"] == "section" && b["text"].(map[string]any)["verbatim"] != true {
+			t.Errorf("section is not verbatim: %v", b)
+		}
+	}
+	if got := Text(ps); strings.ContainsAny(got, "\x1b\r\t\u202e") {
+		t.Errorf("Text for a terminal has control characters: %q", got)
+	}
+}
+
+// link and mention are the markup the renderer itself writes.
+var ownMarkup = regexp.MustCompile(`<https://(entra\.microsoft\.com|one\.dash\.cloudflare\.com)/[A-Za-z0-9_./~#-]*\|[A-Za-z ]+>|` + regexp.QuoteMeta(mention))
+
+// checkSlackText fails if text holds a control character other than the
+// renderer's newlines, or a "<", ">" or "&" that is not the renderer's own
+// markup or an entity.
+func checkSlackText(t *testing.T, where, text string) {
+	t.Helper()
+	for _, r := range text {
+		if r != '\n' && textsafe.Unsafe(r) {
+			t.Fatalf("%s: raw %U in %q", where, r, text)
+		}
+	}
+	s := ownMarkup.ReplaceAllString(text, "")
+	if strings.ContainsAny(s, "<>") {
+		t.Fatalf("%s: unescaped < or > in %q", where, text)
+	}
+	for i := strings.IndexByte(s, '&'); i >= 0; i = strings.IndexByte(s, '&') {
+		rest := s[i:]
+		if !strings.HasPrefix(rest, "&amp;") && !strings.HasPrefix(rest, "&lt;") && !strings.HasPrefix(rest, "&gt;") {
+			t.Fatalf("%s: unescaped & in %q", where, text)
+		}
+		s = rest[1:]
+	}
+}
+
+// FuzzRender renders batches whose API-derived text is fuzzed: rendering
+// never panics, every message is one Slack accepts, and data never adds
+// markup or a control character.
+func FuzzRender(f *testing.F) {
+	f.Add("\x1b]0;pwned\x07\x1b[2J\rAll checks passed", "Cloudflare Access", "corp-sso")
+	f.Add("<!channel> <@U123> <https://evil.example|click> &amp; @here", "a|b>c", "x&y")
+	f.Add(strings.Repeat("&<>", 2000), "\u202e\xff\xfe", "")
+	f.Fuzz(func(t *testing.T, message, name, integration string) {
+		var items []notify.Item
+		for i, ev := range []string{notify.EventOpened, notify.EventReminder, notify.EventResolved, message} {
+			fd := appFinding(checks.Severity(i%4+1), name, message)
+			fd.Resource.Name, fd.Resource.ID, fd.Expected, fd.Actual, fd.Remediation = name, name, message, name, message
+			fd.Integration = integration
+			if i%2 == 1 {
+				fd.Integration = name
+			}
+			fd.Fingerprint = fmt.Sprintf("fp-%d", i)
+			items = append(items, notify.Item{Event: ev, Finding: fd, FirstSeen: firstSeen()})
+		}
+		many := append([]notify.Item(nil), items...)
+		for len(many) <= detailedLimit {
+			it := items[len(many)%len(items)]
+			it.Finding.Fingerprint = fmt.Sprintf("fp-many-%d", len(many))
+			many = append(many, it)
+		}
+		route := testRoute()
+		route.Name = name
+		batches := []notify.Batch{
+			batch(items...),
+			batch(many...),
+			{Kind: notify.KindCannotAudit, Route: name, RunID: 1, RunAt: runAt(), Since: firstSeen(), Integration: integration, Reason: message},
+			{Kind: notify.KindTest, Route: name, RunAt: runAt()},
+		}
+		for _, b := range batches {
+			for _, p := range Render(b, route) {
+				if problems := slacktest.Validate(p.Text, p.Blocks); problems != nil {
+					t.Fatalf("%s: Slack would refuse the payload: %v", b.Kind, problems)
+				}
+				checkSlackText(t, b.Kind+" text", p.Text)
+				for _, bl := range decoded(t, p) {
+					txt := blockText(bl)
+					if bl["type"] == "header" {
+						if strings.ContainsFunc(txt, textsafe.Unsafe) {
+							t.Fatalf("header %q", txt)
+						}
+						continue
+					}
+					checkSlackText(t, b.Kind+" "+bl["type"].(string), txt)
+				}
+			}
+		}
+	})
 }

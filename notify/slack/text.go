@@ -1,9 +1,12 @@
 package slack
 
 import (
+	"regexp"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/driftd/driftd/internal/textsafe"
 )
 
 // escape replaces the three characters Slack's mrkdwn treats as control
@@ -11,6 +14,45 @@ import (
 // broadcast.
 func escape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// broadcast matches the words Slack may turn into an @channel-style
+// notification when it preprocesses text.
+var broadcast = regexp.MustCompile(`(?i)@(channel|here|everyone|group)\b`)
+
+// plain makes text from API data safe to put in a message, before
+// escape: control, bidirectional and zero-width characters become visible
+// escapes (textsafe.Line) and "@here", "@channel", "@everyone" lose the
+// "@" Slack could act on (it becomes a full-width "＠"). Mentions and links
+// written as "<…>" are neutralised by escape.
+func plain(s string) string {
+	return textsafe.Line(broadcast.ReplaceAllString(s, "＠$1"))
+}
+
+// field is a value from API data as mrkdwn: plain, escaped, and at most
+// limit wide (see width). A longer value is cut between characters and
+// ends in "…(truncated, N characters)", N being its full length, so one
+// finding never needs more than one section.
+func field(s string, limit int) string {
+	full := escape(plain(s))
+	if width(full) <= limit {
+		return full
+	}
+	marker := textsafe.Marker(textsafe.Len(s))
+	budget := limit - width(marker)
+	s = broadcast.ReplaceAllString(s, "＠$1")
+	var b strings.Builder
+	for i, n := 0, 0; i < len(s); {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		piece := escape(textsafe.Line(s[i : i+size]))
+		if n+width(piece) > budget {
+			break
+		}
+		b.WriteString(piece)
+		n += width(piece)
+		i += size
+	}
+	return b.String() + marker
 }
 
 // unescape reverses escape, for terminal display.
@@ -51,6 +93,13 @@ func insideMarkup(s string, p int) bool {
 	if strings.LastIndexByte(head, '<') > strings.LastIndexByte(head, '>') {
 		return true
 	}
+	return insideEntity(s, p)
+}
+
+// insideEntity reports whether byte position p of s falls within an
+// "&…;" entity.
+func insideEntity(s string, p int) bool {
+	head := s[:p]
 	amp := strings.LastIndexByte(head, '&')
 	return amp >= 0 && amp >= len(head)-5 && strings.IndexByte(head[amp:], ';') < 0
 }
@@ -120,6 +169,10 @@ func shorten(s string, limit int) string {
 	cut := strings.LastIndexAny(s[:end], " \n")
 	if cut <= end/2 {
 		cut = end
+	}
+	// Never cut an entity ("&am…" would show a raw "&").
+	for cut > 0 && insideEntity(s, cut) {
+		cut--
 	}
 	return strings.TrimRight(s[:cut], " \n.,;:") + "…"
 }
