@@ -623,16 +623,15 @@ func (r *SlackRoute) validate(i int, c *Config, names map[string]bool) error {
 		return fmt.Errorf("%s.channel: required with a bot token (e.g. \"#security-alerts\" or a channel ID)", at)
 	}
 	if !r.WebhookURL.IsZero() {
-		u, err := url.Parse(r.WebhookURL.Reveal())
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			// The URL is a secret: say what is wrong without printing it.
-			return fmt.Errorf("%s.webhook_url: not an http(s) URL", at)
+		// The URL is a secret: say what is wrong without printing it.
+		if err := checkURL(at+".webhook_url", r.WebhookURL.Reveal(), true, true); err != nil {
+			return err
 		}
 	}
-	u, err := url.Parse(r.APIURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fieldErr(at+".api_url", r.APIURL, "must be an http(s) URL such as \"https://slack.com/api/\"")
+	if err := checkURL(at+".api_url", r.APIURL, true, false); err != nil {
+		return err
 	}
+	var err error
 	if r.Severity, err = checks.ParseSeverity(r.MinSeverity); err != nil {
 		return fieldErr(at+".min_severity", r.MinSeverity, "must be low, medium, high or critical")
 	}
@@ -774,17 +773,50 @@ func fieldErr(field, value, want string) error {
 }
 
 func checkHTTPSURL(field, raw string) error {
+	return checkURL(field, raw, false, false)
+}
+
+// checkURL requires an absolute https URL without user information. With
+// loopbackHTTP, http is accepted too when the host is a loopback address
+// or "localhost" (test servers). A secret URL (a Slack webhook) is never
+// shown; neither is one that carries, or may carry, credentials.
+func checkURL(field, raw string, loopbackHTTP, secret bool) error {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("%s: %q is not an absolute URL", field, raw)
+	if err == nil && u.User != nil {
+		return fmt.Errorf("%s: must not contain credentials (user:password@)", field)
 	}
-	if u.Scheme != "https" {
-		return fmt.Errorf("%s: %q must use https", field, raw)
+	want := "must be an https:// URL"
+	if loopbackHTTP {
+		want += " (http:// only to a loopback address)"
 	}
-	if u.User != nil {
-		return fmt.Errorf("%s: must not contain credentials", field)
+	fail := func() error {
+		if secret || strings.Contains(raw, "@") {
+			return fmt.Errorf("%s: %s", field, want)
+		}
+		return fieldErr(field, raw, want)
 	}
-	return nil
+	if err != nil || u.Host == "" || u.Opaque != "" {
+		return fail()
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if loopbackHTTP && isLoopbackHost(u.Hostname()) {
+			return nil
+		}
+	}
+	return fail()
+}
+
+// isLoopbackHost reports whether host (no port, no brackets) is
+// "localhost" or a loopback IP address.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func checkCAFile(field, path string) error {

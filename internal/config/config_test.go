@@ -144,7 +144,7 @@ func TestInvalidFields(t *testing.T) {
 		{"slack transport", `claims = []`, "claims = []\n[[notify.slack]]\nname = \"sec\"", `notify.slack "sec": set token (with channel) or webhook_url`},
 		{"slack both", `claims = []`, "claims = []\n[[notify.slack]]\nname = \"sec\"\ntoken = \"x\"\nchannel = \"#a\"\nwebhook_url = \"https://hooks.slack.com/services/T/B/X\"", "token and webhook_url are both set"},
 		{"slack channel", `claims = []`, "claims = []\n[[notify.slack]]\nname = \"sec\"\ntoken = \"x\"", `notify.slack "sec".channel: required`},
-		{"slack webhook", `claims = []`, "claims = []\n[[notify.slack]]\nname = \"sec\"\nwebhook_url = \"" + canary + "\"", `notify.slack "sec".webhook_url: not an http(s) URL`},
+		{"slack webhook", `claims = []`, "claims = []\n[[notify.slack]]\nname = \"sec\"\nwebhook_url = \"" + canary + "\"", `notify.slack "sec".webhook_url: must be an https:// URL`},
 		{"slack severity", `claims = []`, "claims = []\n[[notify.slack]]\nname = \"sec\"\ntoken = \"x\"\nchannel = \"#a\"\nmin_severity = \"urgent\"", `notify.slack "sec".min_severity`},
 		{"slack repeat", `claims = []`, "claims = []\n[[notify.slack]]\nname = \"sec\"\ntoken = \"x\"\nchannel = \"#a\"\nrepeat_interval = \"daily\"", `notify.slack "sec".repeat_interval`},
 		{"slack integrations", `claims = []`, "claims = []\n[[notify.slack]]\nname = \"sec\"\ntoken = \"x\"\nchannel = \"#a\"\nintegrations = [\"nope\"]", `notify.slack "sec".integrations`},
