@@ -58,23 +58,37 @@ func (s *Server) serveCloudflare(w http.ResponseWriter, r *http.Request) {
 		cfError(w, http.StatusForbidden, 10000, "Authentication error")
 		return
 	}
-	if f, ok := s.takeFault(ServiceCloudflare, r.URL.Path); ok {
-		s.cfFault(w, f)
+	if f, ok := s.takeFault(FaultRequest{Service: ServiceCloudflare, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}, r.URL.Path); ok {
+		if f.Kind == KindStatus {
+			s.cfFault(w, r, f)
+			return
+		}
+		answer := func() (int, []byte) {
+			status, body := s.cfAnswer(r, rest)
+			return s.shapeCloudflare(r, f, status, body)
+		}
+		if f.wire() {
+			s.writeHostile(w, r, ServiceCloudflare, f, cfHeaders, answer)
+			return
+		}
+		status, body := answer()
+		writeRaw(w, status, body, cfHeaders)
 		return
 	}
+	status, body := s.cfAnswer(r, rest)
+	writeRaw(w, status, body, cfHeaders)
+}
 
+// cfAnswer is the answer to an authenticated request below /client/v4/.
+func (s *Server) cfAnswer(r *http.Request, rest string) (int, []byte) {
 	segs := strings.Split(strings.Trim(rest, "/"), "/")
 	if len(segs) < 2 || segs[0] != "accounts" {
-		cfError(w, http.StatusNotFound, 7000, "No route for that URI")
-		return
+		return cfErrorBody(http.StatusNotFound, 7000, "No route for that URI")
 	}
 	if r.Method != http.MethodGet {
-		cfError(w, http.StatusMethodNotAllowed, 10405, "Method not allowed for this endpoint")
-		return
+		return cfErrorBody(http.StatusMethodNotAllowed, 10405, "Method not allowed for this endpoint")
 	}
-
-	status, body := s.cfRoute(r, segs)
-	writeRaw(w, status, body, cfHeaders)
+	return s.cfRoute(r, segs)
 }
 
 // cfRoute answers a GET under /accounts/. It renders under the state lock
@@ -165,9 +179,9 @@ func (s *Server) cfListIdPs(r *http.Request, all []IdentityProvider) (int, []byt
 }
 
 // cfFault answers with the Cloudflare error envelope for f.Status.
-func (s *Server) cfFault(w http.ResponseWriter, f Fault) {
-	if f.RetryAfter != "" {
-		w.Header().Set("Retry-After", f.RetryAfter)
+func (s *Server) cfFault(w http.ResponseWriter, r *http.Request, f Fault) {
+	if v := s.retryAfter(f, requestKey(ServiceCloudflare, r)); v != "" {
+		w.Header().Set("Retry-After", v)
 	}
 	code, msg := 10000+f.Status, http.StatusText(f.Status)
 	switch f.Status {

@@ -27,6 +27,8 @@ type graphRequest struct {
 	query           url.Values
 	requestID       string
 	clientRequestID string
+	httpReq         *http.Request // the HTTP request (for a $batch item, the batch's)
+	key             string        // identifies the request for Retry-After
 }
 
 // graphResponse is a Graph answer before it is written out or embedded
@@ -35,6 +37,7 @@ type graphResponse struct {
 	status  int
 	headers map[string]string
 	body    []byte
+	fault   *Fault // a hostile fault still to apply when it is written
 }
 
 // serveGraph is Microsoft Graph v1.0.
@@ -44,6 +47,8 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		query:           r.URL.Query(),
 		requestID:       newUUID(),
 		clientRequestID: r.Header.Get("client-request-id"),
+		httpReq:         r,
+		key:             requestKey(ServiceGraph, r),
 	}
 	if req.clientRequestID == "" {
 		req.clientRequestID = newUUID()
@@ -70,8 +75,8 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		s.graphBatch(w, r, req)
 		return
 	}
-	if f, ok := s.takeFault(ServiceGraph, r.URL.Path); ok {
-		s.writeGraph(w, req, s.graphFault(req, f))
+	if f, ok := s.takeFault(FaultRequest{Service: ServiceGraph, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}, r.URL.Path); ok {
+		s.writeGraph(w, req, s.graphFaulted(req, f))
 		return
 	}
 	s.writeGraph(w, req, s.graphDo(req))
@@ -90,12 +95,27 @@ func (s *Server) writeGraph(w http.ResponseWriter, req graphRequest, resp graphR
 	for k, v := range resp.headers {
 		h.Set(k, v)
 	}
-	if resp.body == nil {
+	if resp.body == nil && resp.fault == nil {
 		w.WriteHeader(resp.status)
 		return
 	}
 	h.Set("Content-Type", graphContentType)
+	if resp.fault != nil && resp.fault.wire() {
+		s.writeHostile(w, req.httpReq, ServiceGraph, *resp.fault, nil, func() (int, []byte) { return resp.status, resp.body })
+		return
+	}
 	writeRaw(w, resp.status, resp.body, nil)
+}
+
+// graphFaulted answers a request matched by f: Graph's error for a
+// status fault, else the real answer with f applied.
+func (s *Server) graphFaulted(req graphRequest, f Fault) graphResponse {
+	if f.Kind == KindStatus {
+		return s.graphFault(req, f)
+	}
+	resp := s.shapeGraph(req, f, s.graphDo(req))
+	resp.fault = &f
+	return resp
 }
 
 // graphError builds Graph's error body.
@@ -160,11 +180,11 @@ func (s *Server) graphFault(req graphRequest, f Fault) graphResponse {
 	default:
 		resp = graphError(req, f.Status, "UnknownError", http.StatusText(f.Status))
 	}
-	if f.RetryAfter != "" {
+	if v := s.retryAfter(f, req.key); v != "" {
 		if resp.headers == nil {
 			resp.headers = map[string]string{}
 		}
-		resp.headers["Retry-After"] = f.RetryAfter
+		resp.headers["Retry-After"] = v
 	}
 	return resp
 }
@@ -692,10 +712,8 @@ func (s *Server) graphBatch(w http.ResponseWriter, r *http.Request, req graphReq
 		s.writeGraph(w, req, methodNotAllowed(req))
 		return
 	}
-	s.mu.Lock()
-	f, faulted := s.takeFaultLocked(ServiceGraph, true, r.URL.Path)
-	s.mu.Unlock()
-	if faulted {
+	f, faulted := s.takeFault(FaultRequest{Service: ServiceGraph, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Batch: true}, r.URL.Path)
+	if faulted && f.Kind == KindStatus {
 		s.writeGraph(w, req, s.graphFault(req, f))
 		return
 	}
@@ -727,8 +745,12 @@ func (s *Server) graphBatch(w http.ResponseWriter, r *http.Request, req graphReq
 
 	status := map[string]int{}
 	var out []string
+	var broken *Fault // a wire fault of an item breaks the whole response
 	for _, it := range in.Requests {
 		resp := s.batchOne(req, it, status)
+		if resp.fault != nil && resp.fault.wire() && broken == nil {
+			broken = resp.fault
+		}
 		status[it.ID] = resp.status
 		headers := map[string]string{"Cache-Control": "no-cache", "x-ms-resource-unit": "1"}
 		if resp.body != nil {
@@ -749,10 +771,17 @@ func (s *Server) graphBatch(w http.ResponseWriter, r *http.Request, req graphReq
 		if resp.body != nil {
 			ms = append(ms, member{"body", resp.body})
 		}
-		out = append(out, string(writeObject(ms)))
+		out = append(out, string(writeObject(shapeBatchItem(resp.fault, ms))))
 	}
 	body := `{"responses":[` + strings.Join(out, ",") + `]}`
-	s.writeGraph(w, req, graphResponse{status: http.StatusOK, body: []byte(body)})
+	resp := graphResponse{status: http.StatusOK, body: []byte(body)}
+	if faulted {
+		resp = s.shapeBatch(req, f, resp)
+	}
+	if resp.fault == nil {
+		resp.fault = broken
+	}
+	s.writeGraph(w, req, resp)
 }
 
 func (s *Server) batchOne(parent graphRequest, it batchItem, done map[string]int) graphResponse {
@@ -760,6 +789,8 @@ func (s *Server) batchOne(parent graphRequest, it batchItem, done map[string]int
 		method:          strings.ToUpper(it.Method),
 		requestID:       newUUID(),
 		clientRequestID: parent.clientRequestID,
+		httpReq:         parent.httpReq,
+		key:             ServiceGraph + " item " + strings.ToUpper(it.Method) + " " + it.URL,
 	}
 	for _, dep := range it.DependsOn {
 		if st, ok := done[dep]; !ok || st >= 400 {
@@ -785,8 +816,9 @@ func (s *Server) batchOne(parent graphRequest, it batchItem, done map[string]int
 		return graphError(sub, http.StatusBadRequest, "BadRequest", "Invalid request URL: "+it.URL)
 	}
 	sub.path, sub.query = u.Path, u.Query()
-	if f, ok := s.takeFault(ServiceGraph, it.URL, "/v1.0"+u.Path); ok {
-		return s.graphFault(sub, f)
+	s.checkRetryAfter(sub.key)
+	if f, ok := s.takeFault(FaultRequest{Service: ServiceGraph, Method: sub.method, Path: "/v1.0" + u.Path, Query: u.RawQuery, BatchItem: true}, it.URL, "/v1.0"+u.Path); ok {
+		return s.graphFaulted(sub, f)
 	}
 	return s.graphDo(sub)
 }

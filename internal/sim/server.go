@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -38,17 +39,6 @@ type Options struct {
 	PageSize int
 }
 
-// Fault makes matching requests fail with a service's real error body.
-type Fault struct {
-	Service string // ServiceToken, ServiceGraph or ServiceCloudflare
-	// PathContains matches the request path (for a Graph $batch: each
-	// sub-request's url); "" matches every request.
-	PathContains string
-	Status       int    // e.g. 403, 404, 429, 500, 503
-	RetryAfter   string // Retry-After header value, e.g. "1"
-	Times        int    // how many matching requests fail; 0 = all
-}
-
 type activeFault struct {
 	Fault
 	left int // <0: unlimited
@@ -58,11 +48,19 @@ type activeFault struct {
 type Server struct {
 	opts Options
 
-	mu       sync.Mutex
-	tenant   *Tenant
-	tokens   map[string]time.Time // issued Graph access tokens → expiry
-	faults   []*activeFault
-	requests map[string]int
+	mu        sync.Mutex
+	tenant    *Tenant
+	tokens    map[string]time.Time // issued Graph access tokens → expiry
+	faults    []*activeFault
+	faultFunc func(FaultRequest) (Fault, bool)
+	served    map[string]int // faults answered, by Fault.label
+	requests  map[string]int
+
+	raMu       sync.Mutex           // guards the Retry-After book
+	notBefore  map[string]time.Time // request key → when it may come back
+	violations []RetryAfterViolation
+
+	caKeys
 
 	caPEM         []byte
 	servers       []*http.Server
@@ -86,11 +84,13 @@ func Start(t *Tenant, opts Options) (*Server, error) {
 		tenant:   t,
 		tokens:   map[string]time.Time{},
 		requests: map[string]int{},
+		served:   map[string]int{},
 	}
 	ca, caKey, err := newCA()
 	if err != nil {
 		return nil, err
 	}
+	s.ca, s.caKey = ca, caKey
 	s.caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
 
 	services := []struct {
@@ -126,6 +126,7 @@ func Start(t *Tenant, opts Options) (*Server, error) {
 			Handler:           s.wrap(svc.name, svc.handler),
 			TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 			ReadHeaderTimeout: 10 * time.Second,
+			ConnContext:       withConn,
 			// Handshake errors from clients that do not trust the CA are
 			// expected in tests; keep them out of the output.
 			ErrorLog: log.New(io.Discard, "", 0),
@@ -224,6 +225,7 @@ func (s *Server) wrap(service string, h http.HandlerFunc) http.Handler {
 		s.mu.Lock()
 		s.requests[service]++
 		s.mu.Unlock()
+		s.checkRetryAfter(requestKey(service, r))
 		if s.opts.Latency > 0 {
 			timer := time.NewTimer(s.opts.Latency)
 			select {
@@ -237,22 +239,27 @@ func (s *Server) wrap(service string, h http.HandlerFunc) http.Handler {
 	})
 }
 
-// takeFault returns the first fault of service matching any of targets,
-// using up one of its Times.
-func (s *Server) takeFault(service string, targets ...string) (Fault, bool) {
+// takeFault returns the first fault matching req (its path being any of
+// targets), using up one of its Times, or else the FaultFunc's answer.
+func (s *Server) takeFault(req FaultRequest, targets ...string) (Fault, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.takeFaultLocked(service, false, targets...)
+	return s.takeFaultLocked(req, targets...)
 }
 
-// takeFaultLocked is takeFault with s.mu held. When explicitOnly is set,
-// faults with an empty PathContains do not match.
-func (s *Server) takeFaultLocked(service string, explicitOnly bool, targets ...string) (Fault, bool) {
+// takeFaultLocked is takeFault with s.mu held. For the $batch request
+// itself (req.Batch), faults with an empty PathContains do not match:
+// they are meant for its sub-requests.
+func (s *Server) takeFaultLocked(req FaultRequest, targets ...string) (Fault, bool) {
+	query, err := url.QueryUnescape(req.Query)
+	if err != nil {
+		query = req.Query
+	}
 	for i, f := range s.faults {
-		if f.Service != service {
+		if f.Service != req.Service {
 			continue
 		}
-		match := f.PathContains == "" && !explicitOnly
+		match := f.PathContains == "" && !req.Batch
 		if f.PathContains != "" {
 			for _, t := range targets {
 				if strings.Contains(t, f.PathContains) {
@@ -261,7 +268,7 @@ func (s *Server) takeFaultLocked(service string, explicitOnly bool, targets ...s
 				}
 			}
 		}
-		if !match {
+		if !match || f.QueryContains != "" && !strings.Contains(query, f.QueryContains) && !strings.Contains(req.Query, f.QueryContains) {
 			continue
 		}
 		if f.left > 0 {
@@ -270,7 +277,14 @@ func (s *Server) takeFaultLocked(service string, explicitOnly bool, targets ...s
 				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
 			}
 		}
+		s.served[f.label()]++
 		return f.Fault, true
+	}
+	if s.faultFunc != nil {
+		if f, ok := s.faultFunc(req); ok {
+			s.served[f.label()]++
+			return f, true
+		}
 	}
 	return Fault{}, false
 }

@@ -21,10 +21,29 @@ const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bea
 // serveToken is the Entra ID login host: OpenID discovery and the v2.0
 // token endpoint, for the client-credentials grant.
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
-	if f, ok := s.takeFault(ServiceToken, r.URL.Path); ok {
-		s.tokenFault(w, r, f)
+	if f, ok := s.takeFault(FaultRequest{Service: ServiceToken, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}, r.URL.Path); ok {
+		switch {
+		case f.Kind == KindStatus:
+			s.tokenFault(w, r, f)
+		case f.Kind == KindErrorBody200:
+			s.tokenError(w, r, http.StatusOK, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.")
+		case f.wire():
+			s.writeHostile(w, r, ServiceToken, f, tokenHeaders, func() (int, []byte) {
+				rec := newRecorder()
+				s.serveTokenNormally(rec, r)
+				rec.copyTo(w.Header())
+				return rec.status, rec.body.Bytes()
+			})
+		default: // body kinds have no meaning here: answer normally
+			s.serveTokenNormally(w, r)
+		}
 		return
 	}
+	s.serveTokenNormally(w, r)
+}
+
+// serveTokenNormally answers r without faults.
+func (s *Server) serveTokenNormally(w http.ResponseWriter, r *http.Request) {
 	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if len(segs) < 2 {
 		http.NotFound(w, r)
@@ -366,8 +385,8 @@ func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, status int, 
 
 // tokenFault answers with the token endpoint's error for f.Status.
 func (s *Server) tokenFault(w http.ResponseWriter, r *http.Request, f Fault) {
-	if f.RetryAfter != "" {
-		w.Header().Set("Retry-After", f.RetryAfter)
+	if v := s.retryAfter(f, requestKey(ServiceToken, r)); v != "" {
+		w.Header().Set("Retry-After", v)
 	}
 	code, aadsts, desc := "temporarily_unavailable", 90033, "A transient error has occurred. Please try again."
 	switch {
