@@ -226,13 +226,9 @@ func (s *Source) identityProviders(ctx context.Context) ([]snapshot.IdentityProv
 		if _, err := s.idps.List(ctx, params, option.WithResponseBodyInto(&body)); err != nil {
 			return nil, fmt.Errorf("listing Access identity providers: %w", err)
 		}
-		env, err := decodeEnvelope(body)
+		items, env, err := decodeIdPPage(body)
 		if err != nil {
 			return nil, fmt.Errorf("listing Access identity providers: %w", err)
-		}
-		var items []json.RawMessage
-		if r := bytes.TrimSpace(env.Result); len(r) == 0 || r[0] != '[' || json.Unmarshal(r, &items) != nil {
-			return nil, fmt.Errorf("listing Access identity providers: %w: result is not an array", errMalformed)
 		}
 		for _, item := range items {
 			idp, err := decodeIdentityProvider(item)
@@ -254,6 +250,20 @@ func (s *Source) identityProviders(ctx context.Context) ([]snapshot.IdentityProv
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
+}
+
+// decodeIdPPage checks one identity-provider page's envelope and returns
+// its raw items: result must be an array.
+func decodeIdPPage(body []byte) ([]json.RawMessage, envelope, error) {
+	env, err := decodeEnvelope(body)
+	if err != nil {
+		return nil, env, err
+	}
+	var items []json.RawMessage
+	if r := bytes.TrimSpace(env.Result); len(r) == 0 || r[0] != '[' || json.Unmarshal(r, &items) != nil {
+		return nil, env, fmt.Errorf("%w: result is not an array", errMalformed)
+	}
+	return items, env, nil
 }
 
 // pageSize is result_info.per_page, or 0.

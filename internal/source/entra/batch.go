@@ -155,6 +155,12 @@ func (s *Source) postBatch(ctx context.Context, batch core.BatchRequest) (map[st
 		return nil, err
 	}
 	body, _ := raw.([]byte)
+	return decodeBatchResponse(body)
+}
+
+// decodeBatchResponse decodes a $batch response body into its answers by
+// id.
+func decodeBatchResponse(body []byte) (map[string]batchItem, error) {
 	var envelope struct {
 		Responses *[]json.RawMessage `json:"responses"`
 		Error     *struct {

@@ -1,0 +1,146 @@
+package entra
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+const goodApp = `{"id":"o1","appId":"a1","displayName":"Cloudflare Access",
+ "web":{"redirectUris":["https://acme.cloudflareaccess.com/cdn-cgi/access/callback"]},"spa":{"redirectUris":[]},"publicClient":null,
+ "requiredResourceAccess":[{"resourceAppId":"00000003-0000-0000-c000-000000000000","resourceAccess":[{"id":"37F7F235-527C-4136-ACCD-4A02D197296E","type":"Scope"}]}],
+ "passwordCredentials":[{"keyId":"k1","displayName":"cf","hint":"AbC","startDateTime":"2026-01-01T00:00:00Z","endDateTime":"2027-01-01T00:00:00.1234567Z"}],
+ "keyCredentials":[]}`
+
+func TestApplicationDecodes(t *testing.T) {
+	app, err := application([]byte(goodApp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(app.WebRedirectURIs) != 1 || len(app.PasswordCredentials) != 1 || app.PasswordCredentials[0].End == nil {
+		t.Fatalf("decoded %+v", app)
+	}
+	if got := app.RequiredResourceAccess[0].ResourceAccess[0].ID; got != "37f7f235-527c-4136-accd-4a02d197296e" {
+		t.Errorf("permission id %q, want lower case", got)
+	}
+}
+
+// Every answer here is not what Graph documents; reading any of them as
+// "no secret", "no redirect URI" or "no grant" would invent a finding.
+func TestMalformedGraphAnswersAreErrors(t *testing.T) {
+	replace := func(old, new string) string {
+		if !strings.Contains(goodApp, old) {
+			t.Fatalf("fixture lacks %q", old)
+		}
+		return strings.Replace(goodApp, old, new, 1)
+	}
+	apps := map[string]string{
+		"null secret":              replace(`"passwordCredentials":[{"keyId":"k1","displayName":"cf","hint":"AbC","startDateTime":"2026-01-01T00:00:00Z","endDateTime":"2027-01-01T00:00:00.1234567Z"}]`, `"passwordCredentials":[null]`),
+		"secrets null":             replace(`"keyCredentials":[]`, `"keyCredentials":null`),
+		"secrets missing":          replace(`"keyCredentials":[]`, `"keyCredentialz":[]`),
+		"web is a string":          replace(`"web":{"redirectUris":["https://acme.cloudflareaccess.com/cdn-cgi/access/callback"]}`, `"web":"x"`),
+		"redirectUris is object":   replace(`"redirectUris":["https://acme.cloudflareaccess.com/cdn-cgi/access/callback"]`, `"redirectUris":{}`),
+		"null resource access":     replace(`"resourceAccess":[{"id":"37F7F235-527C-4136-ACCD-4A02D197296E","type":"Scope"}]`, `"resourceAccess":[null]`),
+		"date is a number":         replace(`"startDateTime":"2026-01-01T00:00:00Z"`, `"startDateTime":5`),
+		"null body":                `null`,
+		"array body":               `[]`,
+		"string body":              `"x"`,
+		"empty body":               ``,
+		"truncated":                goodApp[:len(goodApp)/2],
+		"error object with 200 OK": `{"error":{"code":"InternalServerError","message":"boom"}}`,
+	}
+	for name, body := range apps {
+		if _, err := application([]byte(body)); !errors.Is(err, errMalformed) {
+			t.Errorf("%s: err = %v, want a malformed-response error", name, err)
+		}
+	}
+	pages := map[string]string{
+		"null grant":       `{"value":[null]}`,
+		"value is object":  `{"value":{}}`,
+		"value is string":  `{"value":"x"}`,
+		"value null":       `{"value":null}`,
+		"value missing":    `{}`,
+		"grant is number":  `{"value":[1]}`,
+		"nextLink is bool": `{"value":[],"@odata.nextLink":true}`,
+	}
+	for name, body := range pages {
+		if _, _, err := grantsPage([]byte(body)); !errors.Is(err, errMalformed) {
+			t.Errorf("grants %s: err = %v, want malformed", name, err)
+		}
+		if _, _, err := jobsPage([]byte(body)); !errors.Is(err, errMalformed) {
+			t.Errorf("jobs %s: err = %v, want malformed", name, err)
+		}
+	}
+	if _, _, err := graphPermissions([]byte(`{"id":"g","oauth2PermissionScopes":[null]}`)); !errors.Is(err, errMalformed) {
+		t.Errorf("null permission scope: %v", err)
+	}
+	if _, err := objectMappings([]byte(`{"synchronizationRules":[{"objectMappings":[null]}]}`)); !errors.Is(err, errMalformed) {
+		t.Errorf("null object mapping: %v", err)
+	}
+	if _, err := servicePrincipal([]byte(`{"id":"s","accountEnabled":"yes"}`)); !errors.Is(err, errMalformed) {
+		t.Errorf("accountEnabled a string: %v", err)
+	}
+}
+
+func TestBatchResponseShapes(t *testing.T) {
+	for name, body := range map[string]string{
+		"null items":        `{"responses":[null]}`,
+		"item status text":  `{"responses":[{"id":"1","status":"200","body":{}}]}`,
+		"item without id":   `{"responses":[{"status":200,"body":{}}]}`,
+		"status out of set": `{"responses":[{"id":"1","status":7,"body":{}}]}`,
+	} {
+		items, err := decodeBatchResponse([]byte(body))
+		if err != nil || len(items) != 0 {
+			t.Errorf("%s: items %v, err %v; want no usable answer and no error", name, items, err)
+		}
+	}
+	for name, body := range map[string]string{
+		"responses object": `{"responses":{}}`,
+		"responses null":   `{"responses":null}`,
+		"error with 200":   `{"error":{"code":"x","message":"y"}}`,
+		"array":            `[]`,
+		"not JSON":         `<html>`,
+	} {
+		if _, err := decodeBatchResponse([]byte(body)); !errors.Is(err, errMalformed) {
+			t.Errorf("%s: err = %v, want malformed", name, err)
+		}
+	}
+	items, err := decodeBatchResponse([]byte(`{"responses":[{"id":"1","status":200,"headers":{"Content-Type":"application/json"},"body":{"id":"x"}},{"id":"1","status":500}]}`))
+	if err != nil || items["1"].Status != 200 {
+		t.Fatalf("items %v, err %v", items, err)
+	}
+}
+
+// FuzzGraphDecoding feeds arbitrary bodies to every Graph decoder: none
+// may panic, and a decoder that accepts a body returns usable values.
+func FuzzGraphDecoding(f *testing.F) {
+	for _, seed := range []string{goodApp, `{"responses":[null]}`, `{"value":[null]}`, `{"value":[{"id":"g","clientId":"c","consentType":"AllPrincipals","scope":" openid "}],"@odata.nextLink":"https://graph/v1.0/x"}`,
+		`{"id":"g","oauth2PermissionScopes":[{"id":"e1fe6dd8-ba31-4d61-89e7-88639da4683d","value":"User.Read"}]}`,
+		`{"synchronizationRules":[{"objectMappings":[{"enabled":true,"attributeMappings":[{"targetAttributeName":"emails[type eq \"work\"].value","source":{"name":"mail","type":"Attribute"}}]}]}]}`,
+		`{"value":[{"id":"j","status":{"code":"Quarantine"}}]}`, `{"responses":[{"id":"1","status":429,"headers":{"Retry-After":"Wed, 21 Oct 2015 07:28:00 GMT"}}]}`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if app, err := application(body); err == nil && (app.WebRedirectURIs == nil || app.PasswordCredentials == nil || app.KeyCredentials == nil) {
+			t.Fatal("an accepted app registration has a nil collection")
+		}
+		_, _ = servicePrincipal(body)
+		_, _, _ = graphPermissions(body)
+		if grants, _, err := grantsPage(body); err == nil && grants == nil {
+			t.Fatal("an accepted grants page has a nil list")
+		}
+		_, _, _ = jobsPage(body)
+		_, _ = objectMappings(body)
+		if items, err := decodeBatchResponse(body); err == nil {
+			for id, it := range items {
+				if id == "" || it.Status < 100 || it.Status > 599 {
+					t.Fatalf("accepted batch item %q with status %d", id, it.Status)
+				}
+				if d := retryAfter(it.Headers, time.Now()); d < 0 || d > maxRetryAfter {
+					t.Fatalf("Retry-After wait %s", d)
+				}
+			}
+		}
+	})
+}
