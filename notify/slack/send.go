@@ -22,6 +22,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/transport"
 	"github.com/driftd/driftd/notify"
 )
 
@@ -69,9 +70,21 @@ func (n *Notifier) Send(ctx context.Context, p notify.Payload) (string, error) {
 	// A per-send copy of the client whose transport notes the status and
 	// error code of a failed response: slack-go discards webhook error
 	// bodies ("no_service", "invalid_blocks"), which say what is wrong.
-	rec := &recorder{base: n.client.Transport}
+	// driftd's outbound policy: only the route's own origin, so neither
+	// a redirect nor anything else carries the token or the webhook URL
+	// elsewhere (or over plain http), and no Referer leaks the URL.
+	target := apiURL(n.route.APIURL)
+	if n.route.UsesWebhook() {
+		target = n.route.WebhookURL.Reveal()
+	}
+	origin, err := transport.OriginOf(target)
+	if err != nil {
+		return "", &notify.SendError{Reason: "invalid URL", Permanent: true}
+	}
+	rec := &recorder{base: transport.Guard(n.client.Transport, origin)}
 	hc := *n.client
 	hc.Transport = rec
+	hc.CheckRedirect = transport.CheckRedirect
 
 	if n.route.UsesWebhook() {
 		msg := &slackapi.WebhookMessage{Text: p.Text}
@@ -214,6 +227,11 @@ func rateLimited(retryAfter time.Duration) *notify.SendError {
 // (for a webhook, the secret): only status codes, Slack error codes and
 // fixed phrases make up the reason.
 func classify(err error, rec *recorder) *notify.SendError {
+	var refused *transport.OriginError
+	if errors.As(err, &refused) {
+		// Names the location's host only; an operator must look at it.
+		return &notify.SendError{Reason: refused.Error(), Permanent: true}
+	}
 	var limited *slackapi.RateLimitedError
 	if errors.As(err, &limited) {
 		return rateLimited(limited.RetryAfter)
