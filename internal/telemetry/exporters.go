@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"sort"
@@ -218,6 +219,22 @@ func (p *plan) httpURL(sig string) string {
 	return base + "/v1/" + sig
 }
 
+// httpClient is the OTLP/http exporters' client: the configured trust,
+// the proxy from the environment, the export timeout and driftd's
+// outbound policy, so a collector's redirect never carries the headers
+// (often an API key) to another host or over plain http.
+func (p *plan) httpClient(s settings) *http.Client {
+	tr := transport.NewWithPool(nil)
+	if p.tls != nil {
+		tr.TLSClientConfig = p.tls.Clone()
+	} else {
+		tr.TLSClientConfig = nil
+	}
+	client := transport.Client(transport.GuardRedirects(tr))
+	client.Timeout = s.exportTimeout
+	return client
+}
+
 func (p *plan) grpcUsesURL() bool { return strings.Contains(p.endpoint, "://") }
 
 // The option lists below are written out per exporter because every
@@ -234,9 +251,8 @@ func (p *plan) traceExporter(ctx context.Context, s settings) (sdktrace.SpanExpo
 		}
 		if p.insecure {
 			opts = append(opts, otlptracehttp.WithInsecure())
-		} else if p.tls != nil {
-			opts = append(opts, otlptracehttp.WithTLSClientConfig(p.tls))
 		}
+		opts = append(opts, otlptracehttp.WithHTTPClient(p.httpClient(s)))
 		if p.headers != nil {
 			opts = append(opts, otlptracehttp.WithHeaders(p.headers))
 		}
@@ -275,9 +291,8 @@ func (p *plan) metricExporter(ctx context.Context, s settings) (sdkmetric.Export
 		}
 		if p.insecure {
 			opts = append(opts, otlpmetrichttp.WithInsecure())
-		} else if p.tls != nil {
-			opts = append(opts, otlpmetrichttp.WithTLSClientConfig(p.tls))
 		}
+		opts = append(opts, otlpmetrichttp.WithHTTPClient(p.httpClient(s)))
 		if p.headers != nil {
 			opts = append(opts, otlpmetrichttp.WithHeaders(p.headers))
 		}
@@ -316,9 +331,8 @@ func (p *plan) logExporter(ctx context.Context, s settings) (sdklog.Exporter, er
 		}
 		if p.insecure {
 			opts = append(opts, otlploghttp.WithInsecure())
-		} else if p.tls != nil {
-			opts = append(opts, otlploghttp.WithTLSClientConfig(p.tls))
 		}
+		opts = append(opts, otlploghttp.WithHTTPClient(p.httpClient(s)))
 		if p.headers != nil {
 			opts = append(opts, otlploghttp.WithHeaders(p.headers))
 		}

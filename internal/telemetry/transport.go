@@ -53,11 +53,8 @@ func (t *Telemetry) WrapTransport(service string, rt http.RoundTripper) http.Rou
 			return name
 		}),
 		otelhttp.WithSpanOptions(trace.WithAttributes(svc)),
-		otelhttp.WithMetricAttributesFn(func(*http.Request) []attribute.KeyValue {
-			return []attribute.KeyValue{svc}
-		}),
 	)
-	return redactingTransport{next: instrumented, keepPath: pathIsSafe(service)}
+	return redactingTransport{next: instrumented, keepPath: pathIsSafe(service), service: svc}
 }
 
 // originalURL carries the real URL past otelhttp in the request context.
@@ -69,6 +66,8 @@ type originalURL struct{}
 type redactingTransport struct {
 	next     http.RoundTripper
 	keepPath bool
+	// service labels otelhttp's client metrics, through its labeler.
+	service attribute.KeyValue
 }
 
 func (rt redactingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -80,7 +79,10 @@ func (rt redactingTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 		shown.RawPath = shown.Path
 	}
 	// WithContext copies r shallowly; r itself must not be modified.
-	r2 := r.WithContext(context.WithValue(r.Context(), originalURL{}, r.URL))
+	labeler := &otelhttp.Labeler{}
+	labeler.Add(rt.service)
+	ctx := otelhttp.ContextWithClientLabeler(context.WithValue(r.Context(), originalURL{}, r.URL), labeler)
+	r2 := r.WithContext(ctx)
 	r2.URL = shown
 	resp, err := rt.next.RoundTrip(r2)
 	if resp != nil {

@@ -100,6 +100,16 @@ func Guard(base http.RoundTripper, origins ...string) http.RoundTripper {
 	return &guard{base: base, allowed: allowed, timeout: RequestTimeout}
 }
 
+// GuardRedirects is Guard for a client whose destination is not known
+// here (an OTLP endpoint may come from OTEL_* variables): any origin may
+// be asked, but a redirect must stay on the origin it answers for.
+func GuardRedirects(base http.RoundTripper) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &guard{base: base, timeout: RequestTimeout}
+}
+
 type guard struct {
 	base    http.RoundTripper
 	allowed map[string]bool
@@ -107,7 +117,7 @@ type guard struct {
 }
 
 func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !g.allowed[Origin(req.URL)] {
+	if g.allowed != nil && !g.allowed[Origin(req.URL)] {
 		closeBody(req)
 		return nil, &OriginError{Host: req.URL.Host}
 	}
