@@ -2,10 +2,10 @@ package telemetry
 
 import (
 	"context"
-	"strings"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
