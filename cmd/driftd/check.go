@@ -18,6 +18,7 @@ import (
 	"github.com/driftd/driftd/internal/dispatch"
 	"github.com/driftd/driftd/internal/engine"
 	"github.com/driftd/driftd/internal/store"
+	"github.com/driftd/driftd/internal/textsafe"
 	"github.com/driftd/driftd/notify/slack"
 	"github.com/driftd/driftd/report"
 )
@@ -35,6 +36,8 @@ type checkOptions struct {
 	stateDir string
 	// notify sends the run's findings to the configured Slack routes.
 	notify bool
+	// notifyTimeout bounds delivery after the report is written.
+	notifyTimeout time.Duration
 }
 
 func parseCheckFlags(args []string, stderr io.Writer) (checkOptions, error) {
@@ -49,6 +52,7 @@ func parseCheckFlags(args []string, stderr io.Writer) (checkOptions, error) {
 	fs.StringVar(&opts.stateDir, "state-dir", "", "record this run in the state store in DIR (as driftd run does)")
 	fs.BoolVar(&opts.notify, "notify", false, "send the findings to the configured Slack routes (with --state-dir, only what changed)")
 	fs.DurationVar(&opts.timeout, "timeout", 5*time.Minute, "give up reading after this long")
+	fs.DurationVar(&opts.notifyTimeout, "notify-timeout", 30*time.Second, "with --notify: give up delivering after this long (what is left stays queued with --state-dir)")
 	logLevel := fs.String("log-level", "warn", "stderr log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return opts, err
@@ -68,6 +72,9 @@ func parseCheckFlags(args []string, stderr io.Writer) (checkOptions, error) {
 	}
 	if opts.timeout <= 0 {
 		return opts, fmt.Errorf("--timeout: must be positive")
+	}
+	if opts.notifyTimeout <= 0 {
+		return opts, fmt.Errorf("--notify-timeout: must be positive")
 	}
 	for _, n := range strings.Split(*integration, ",") {
 		if n = strings.TrimSpace(n); n != "" {
@@ -89,15 +96,19 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	return runAudit(ctx, cfg, opts, stdout, stderr)
 }
 
-// runAudit runs the audit, prints the report and maps it to an exit code.
-func runAudit(ctx context.Context, cfg *config.Config, opts checkOptions, stdout, stderr io.Writer) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
+// runAudit runs the audit, prints the report, then (with --notify)
+// delivers the notifications, and maps the outcome to an exit code. The
+// report is written before any delivery is tried, so an unreachable
+// Slack can neither hide it nor hold it back.
+func runAudit(parent context.Context, cfg *config.Config, opts checkOptions, stdout, stderr io.Writer) (int, error) {
+	ctx, cancel := context.WithTimeout(parent, opts.timeout)
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel}))
 	var res *audit.Result
 	if opts.notify && len(cfg.Notify.Slack) == 0 {
 		return exitError, errors.New("--notify: no [[notify.slack]] route is configured")
 	}
+	var st *store.Store
 	if opts.stateDir != "" || opts.notify {
 		dir := opts.stateDir
 		if dir == "" {
@@ -110,8 +121,8 @@ func runAudit(ctx context.Context, cfg *config.Config, opts checkOptions, stdout
 			defer os.RemoveAll(tmp)
 			dir = tmp
 		}
-		st, err := store.Open(ctx, dir)
-		if err != nil {
+		var err error
+		if st, err = store.Open(ctx, dir); err != nil {
 			return exitError, err
 		}
 		defer st.Close()
@@ -124,11 +135,6 @@ func runAudit(ctx context.Context, cfg *config.Config, opts checkOptions, stdout
 			return exitError, err
 		}
 		res = out.Result
-		if opts.notify {
-			if err := deliverNow(ctx, cfg, st, logger); err != nil {
-				return exitError, err
-			}
-		}
 	} else {
 		var err error
 		if res, err = audit.Run(ctx, cfg, audit.Options{Integrations: opts.integrations, Logger: logger}); err != nil {
@@ -141,36 +147,87 @@ func runAudit(ctx context.Context, cfg *config.Config, opts checkOptions, stdout
 	if err := report.Write(stdout, res.Report, opts.format, report.Options{Color: isTerminal(stdout)}); err != nil {
 		return exitError, fmt.Errorf("writing the report: %w", err)
 	}
-	return exitCode(res.Report, opts.failOn), nil
+	code := exitCode(res.Report, opts.failOn)
+	if !opts.notify {
+		return code, nil
+	}
+	// The dispatcher's own log lines would repeat the summary below;
+	// they are shown only when asked for (--log-level info or debug).
+	dispLogger := slog.New(slog.DiscardHandler)
+	if opts.logLevel <= slog.LevelInfo {
+		dispLogger = logger
+	}
+	deliverCtx, cancelDelivery := context.WithTimeout(parent, opts.notifyTimeout)
+	defer cancelDelivery()
+	failed, err := deliverNow(deliverCtx, cfg, st, dispLogger)
+	if err != nil {
+		fmt.Fprintf(stderr, "driftd: notifications: %s\n", oneLine(err.Error()))
+		return deliveryExitCode(code), nil
+	}
+	for _, f := range failed {
+		fmt.Fprintf(stderr, "driftd: notification to route %s failed: %s\n", textsafe.Field(f.route, textsafe.MaxName), textsafe.Field(f.reason, textsafe.MaxName))
+	}
+	if len(failed) > 0 {
+		return deliveryExitCode(code), nil
+	}
+	return code, nil
 }
 
+// deliveryExitCode is the exit code of a check whose report was written
+// but whose notifications were not all delivered: 2 (an error to fix),
+// unless findings already make it 1.
+func deliveryExitCode(audit int) int {
+	if audit == exitFindings {
+		return exitFindings
+	}
+	return exitError
+}
+
+// routeFailure is a route whose messages were not all delivered, and the
+// last reason (a Slack error code such as invalid_auth, or a fixed phrase
+// such as "connection refused"; never a token or webhook URL).
+type routeFailure struct{ route, reason string }
+
 // deliverNow sends what the run queued, retrying as the daemon would,
-// until nothing is pending or a route needs an operator.
-func deliverNow(ctx context.Context, cfg *config.Config, st *store.Store, logger *slog.Logger) error {
+// until nothing is pending, every pending route needs an operator, or ctx
+// ends. It returns the routes left with undelivered messages, in route
+// order; they stay in the outbox.
+func deliverNow(ctx context.Context, cfg *config.Config, st *store.Store, logger *slog.Logger) ([]routeFailure, error) {
 	senders, err := slackSenders(nil)(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	disp := &dispatch.Dispatcher{Store: st, Senders: senders, Logger: logger}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
 	for {
 		next := disp.DeliverDue(ctx)
 		pending, err := st.Pending(context.WithoutCancel(ctx))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if len(pending) == 0 {
-			return nil
+		routes, byRoute := store.ByRoute(pending)
+		stuck := true // every pending route failed permanently
+		for _, route := range routes {
+			stuck = stuck && byRoute[route][0].Permanent
 		}
-		if pending[0].Permanent || next.IsZero() {
-			return fmt.Errorf("--notify: %d message(s) not delivered: %s", len(pending), pending[0].LastError)
+		if len(pending) == 0 || stuck || next.IsZero() || ctx.Err() != nil {
+			var out []routeFailure
+			for _, route := range routes {
+				reason := byRoute[route][0].LastError
+				if reason == "" {
+					reason = "not delivered in time"
+				} else if !byRoute[route][0].Permanent && ctx.Err() != nil {
+					reason += " (gave up retrying)"
+				}
+				out = append(out, routeFailure{route: route, reason: reason})
+			}
+			return out, nil
 		}
+		timer := time.NewTimer(max(time.Until(next), 10*time.Millisecond))
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("--notify: %d message(s) not delivered in time (last error: %s)", len(pending), pending[0].LastError)
-		case <-time.After(time.Until(next)):
+		case <-timer.C:
 		}
+		timer.Stop()
 	}
 }
 

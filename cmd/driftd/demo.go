@@ -16,6 +16,7 @@ import (
 	"github.com/driftd/driftd/internal/demo"
 	"github.com/driftd/driftd/internal/sim"
 	"github.com/driftd/driftd/internal/snapshot"
+	"github.com/driftd/driftd/internal/textsafe"
 	"github.com/driftd/driftd/notify"
 	"github.com/driftd/driftd/notify/slack"
 	"github.com/driftd/driftd/report"
@@ -156,7 +157,8 @@ func showMetricsPreview(w io.Writer, res *audit.Result) {
 					continue
 				}
 				days := c.End.Sub(res.Snapshot.TakenAt).Hours() / 24
-				fmt.Fprintf(w, "  driftd.credential.expiry     %6.1f d  %s %s (%s, key %s)\n", days, in.Name, group.kind, in.Application.DisplayName, c.KeyID)
+				fmt.Fprintf(w, "  driftd.credential.expiry     %6.1f d  %s %s (%s, key %s)\n", days, textsafe.Field(in.Name, textsafe.MaxName), group.kind,
+					textsafe.Field(in.Application.DisplayName, textsafe.MaxName), textsafe.Field(c.KeyID, textsafe.MaxName))
 			}
 		}
 	}
@@ -178,7 +180,7 @@ func blocksAsText(p notify.Payload) string {
 		} `json:"elements"`
 	}
 	if err := json.Unmarshal(p.Blocks, &blocks); err != nil || len(blocks) == 0 {
-		return p.Text + "\n"
+		return slack.Text([]notify.Payload{p}) + "\n"
 	}
 	unescape := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 	var b strings.Builder
@@ -197,7 +199,7 @@ func blocksAsText(p notify.Payload) string {
 			continue
 		}
 		for _, line := range strings.Split(unescape.Replace(text), "\n") {
-			fmt.Fprintf(&b, "  %s\n", line)
+			fmt.Fprintf(&b, "  %s\n", textsafe.Line(line))
 		}
 	}
 	return b.String()

@@ -11,7 +11,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
+
+	"github.com/driftd/driftd/internal/textsafe"
 )
 
 // Exit codes are a public interface: CI jobs branch on them.
@@ -31,7 +34,8 @@ const usage = `driftd audits the Microsoft Entra ID ↔ Cloudflare Zero Trust in
 
 Usage:
   driftd check     [--config FILE] [--format table|json|markdown] [--fail-on SEVERITY]
-                   [--integration NAME] [--state-dir DIR] [--notify]   audit once
+                   [--integration NAME] [--state-dir DIR] [--notify [--notify-timeout 30s]]
+                                                              audit once
   driftd run       [--config FILE]                            the scheduled daemon
   driftd status    [--config FILE]                            recent runs and open findings
   driftd findings  [--config FILE] [--all] [--format table|json]
@@ -43,7 +47,8 @@ Usage:
   driftd version
 
 Exit codes of check: 0 no finding at or above --fail-on; 1 findings; 2 configuration
-or runtime error; 3 the audit was incomplete and found nothing at or above --fail-on.
+or runtime error, or --notify could not deliver (unless there are findings: then 1);
+3 the audit was incomplete and found nothing at or above --fail-on.
 `
 
 // run is main without os.Exit, so tests can call it.
@@ -104,16 +109,11 @@ func versionString() string {
 	return "dev"
 }
 
-// oneLine keeps error output to a single line.
+// oneLine keeps error output to a single line: line breaks become
+// spaces, and any other control character (an error may quote API data)
+// a visible escape.
 func oneLine(s string) string {
-	out := make([]rune, 0, len(s))
-	for _, r := range s {
-		if r == '\n' || r == '\r' {
-			r = ' '
-		}
-		out = append(out, r)
-	}
-	return string(out)
+	return textsafe.Line(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s))
 }
 
 // newFlagSet returns a flag set that reports its own errors to stderr.

@@ -139,3 +139,9 @@ func TestChecksAndVersion(t *testing.T) {
 		t.Errorf("version: %d %q", code, out)
 	}
 }
+
+func TestOneLineEscapes(t *testing.T) {
+	if got, want := oneLine("read failed:\r\n\x1b]0;pwned\x07\x1b[2J\u202eok"), `read failed: \x1b]0;pwned\x07\x1b[2J\u202eok`; got != want {
+		t.Errorf("oneLine = %q, want %q", got, want)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/dispatch"
 	"github.com/driftd/driftd/internal/telemetry"
+	"github.com/driftd/driftd/internal/textsafe"
 	"github.com/driftd/driftd/internal/transport"
 	"github.com/driftd/driftd/notify"
 	"github.com/driftd/driftd/notify/slack"
@@ -68,10 +69,10 @@ func cmdNotify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			cancel()
 			if err != nil {
 				failed++
-				fmt.Fprintf(stdout, "%s: FAILED: %s\n", route.Name, err)
+				fmt.Fprintf(stdout, "%s: FAILED: %s\n", textsafe.Field(route.Name, textsafe.MaxName), textsafe.Field(err.Error(), textsafe.MaxText))
 				break
 			}
-			fmt.Fprintf(stdout, "%s: sent\n", route.Name)
+			fmt.Fprintf(stdout, "%s: sent\n", textsafe.Field(route.Name, textsafe.MaxName))
 		}
 	}
 	if tested == 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/drift"
 	"github.com/driftd/driftd/internal/store"
+	"github.com/driftd/driftd/internal/textsafe"
 )
 
 // openStore loads the config (for [daemon] state_dir) and opens the store.
@@ -121,8 +122,8 @@ func cmdFindings(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if f.ResolvedAt != nil {
 			state += " " + f.ResolvedAt.UTC().Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", state, f.Severity, f.CheckID, f.Integration,
-			f.FirstSeen.UTC().Format("2006-01-02 15:04"), f.LastSeen.UTC().Format("2006-01-02 15:04"), f.Message)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", state, f.Severity, safeName(f.CheckID), safeName(f.Integration),
+			f.FirstSeen.UTC().Format("2006-01-02 15:04"), f.LastSeen.UTC().Format("2006-01-02 15:04"), safeText(f.Message))
 	}
 	return tw.Flush()
 }
@@ -159,7 +160,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 				status += ": " + r.Error
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", r.ID, r.StartedAt.UTC().Format("2006-01-02 15:04:05"),
-				r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond), status, r.Trigger, r.Findings, r.Opened, r.Resolved, r.Gaps, requestSummary(r.APIRequests))
+				r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond), safeText(status), safeName(r.Trigger), r.Findings, r.Opened, r.Resolved, r.Gaps, requestSummary(r.APIRequests))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -199,9 +200,9 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		for _, route := range routes {
 			items := byRoute[route]
 			oldest := items[0]
-			line := fmt.Sprintf("  %s: %d pending since %s", route, len(items), oldest.CreatedAt.UTC().Format("2006-01-02 15:04"))
+			line := fmt.Sprintf("  %s: %d pending since %s", safeName(route), len(items), oldest.CreatedAt.UTC().Format("2006-01-02 15:04"))
 			if oldest.LastError != "" {
-				line += fmt.Sprintf("; last error after %d attempts: %s", oldest.Attempts, oldest.LastError)
+				line += fmt.Sprintf("; last error after %d attempts: %s", oldest.Attempts, safeText(oldest.LastError))
 				if oldest.Permanent {
 					line += " (fix the route's configuration, then reload)"
 				}
@@ -220,7 +221,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	sort.Strings(names)
 	for _, n := range names {
 		b := baselines[n]
-		fmt.Fprintf(stdout, "Baseline %s: run %d, approved %s\n", n, b.RunID, b.ApprovedAt.UTC().Format("2006-01-02 15:04"))
+		fmt.Fprintf(stdout, "Baseline %s: run %d, approved %s\n", safeName(n), b.RunID, b.ApprovedAt.UTC().Format("2006-01-02 15:04"))
 	}
 	return nil
 }
@@ -233,10 +234,16 @@ func requestSummary(m map[string]int) string {
 	sort.Strings(keys)
 	var parts []string
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		parts = append(parts, fmt.Sprintf("%s %d", safeName(k), m[k]))
 	}
 	return strings.Join(parts, ", ")
 }
+
+// safeName and safeText are a stored value from API data as the text
+// outputs show it: capped, and with control characters escaped so it
+// stays in its line and column and cannot drive the terminal.
+func safeName(s string) string { return textsafe.Field(s, textsafe.MaxName) }
+func safeText(s string) string { return textsafe.Field(s, textsafe.MaxText) }
 
 func cmdBaseline(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "approve" {
@@ -418,7 +425,8 @@ func writeChanges(w io.Writer, changes []drift.Change, format string) error {
 			if scope == "" {
 				scope = "account"
 			}
-			fmt.Fprintf(w, "%s · %s %s %q · %s\n  - %s\n  + %s\n", scope, c.Side, c.ResourceKind, c.ResourceName, c.Field, c.Before, c.After)
+			fmt.Fprintf(w, "%s · %s %s %q · %s\n  - %s\n  + %s\n", safeName(scope), safeName(string(c.Side)), safeName(c.ResourceKind),
+				textsafe.Clip(c.ResourceName, textsafe.MaxName), safeName(c.Field), safeText(c.Before), safeText(c.After))
 		}
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/driftd/driftd/internal/sim"
+	"github.com/driftd/driftd/internal/textsafe"
 )
 
 func TestStateCommands(t *testing.T) {
@@ -123,5 +124,91 @@ func TestStateCommands(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, "diff", "--config", env.ConfigPath, "1", "x"); code != exitError || !strings.Contains(errOut, `"x" is not a run ID`) {
 		t.Errorf("bad run id: %d %s", code, errOut)
+	}
+}
+
+// pwn, printed raw, retitles the terminal, clears the screen and
+// overwrites the line with a reassuring lie.
+const pwn = "\x1b]0;pwned\x07\x1b[2J\rAll checks passed\u202e"
+
+// rawControl returns the first control or bidi character in out other
+// than the writer's own newlines and tabs, or "".
+func rawControl(out string) string {
+	for _, r := range out {
+		if r != '\n' && r != '\t' && textsafe.Unsafe(r) {
+			return fmt.Sprintf("%U", r)
+		}
+	}
+	return ""
+}
+
+// Display names and settings read from the APIs reach every text output
+// escaped, and every JSON output exact.
+func TestTextOutputsEscapeAPIData(t *testing.T) {
+	env, stateDir := daemonConfig(t, "@every 1h")
+	env.Server.Update(func(tn *sim.Tenant) {
+		for i := range tn.Applications {
+			tn.Applications[i].DisplayName = pwn + strings.Repeat("x", 100000)
+		}
+		for i := range tn.IdentityProviders {
+			tn.IdentityProviders[i].Name = pwn
+		}
+		// A SCIM source name is shown as read (not quoted by the check).
+		for _, jobs := range tn.SynchronizationJobs {
+			for _, job := range jobs {
+				for _, rule := range job.Schema.SynchronizationRules {
+					for _, om := range rule.ObjectMappings {
+						for i := range om.AttributeMappings {
+							if strings.HasPrefix(om.AttributeMappings[i].TargetAttributeName, "emails") {
+								om.AttributeMappings[i].Source = sim.AttributeMappingSource{Type: "Attribute", Name: pwn, Expression: "[x]"}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+	code, out, _ := runCLI(t, "check", "--config", env.ConfigPath, "--state-dir", stateDir, "--format", "json")
+	if code != exitFindings || !strings.Contains(out, `\u001b]0;pwned\u0007\u001b[2J\rAll checks passed`+"\u202e") {
+		t.Fatalf("JSON report does not carry the name exactly: exit %d", code)
+	}
+	if code, _, _ := runCLI(t, "baseline", "approve", "--config", env.ConfigPath, "--integration", "corp-sso"); code != exitOK {
+		t.Fatalf("approve: exit %d", code)
+	}
+	env.Server.Update(func(tn *sim.Tenant) {
+		for i := range tn.IdentityProviders {
+			tn.IdentityProviders[i].Config.EmailClaimName = pwn
+		}
+	})
+	// In order: the recorded check is the run diff --baseline compares.
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"check table", []string{"check", "--config", env.ConfigPath, "--state-dir", stateDir}},
+		{"check markdown", []string{"check", "--config", env.ConfigPath, "--format", "markdown"}},
+		{"findings", []string{"findings", "--config", env.ConfigPath, "--all"}},
+		{"status", []string{"status", "--config", env.ConfigPath}},
+		{"diff", []string{"diff", "--config", env.ConfigPath, "--baseline"}},
+	} {
+		name := tc.name
+		code, out, errOut := runCLI(t, tc.args...)
+		if code == exitError {
+			t.Errorf("%s: exit %d %s", name, code, errOut)
+		}
+		if c := rawControl(out + errOut); c != "" {
+			t.Errorf("%s: raw %s in the output:\n%q", name, c, out)
+		}
+		// Shown, escaped (some checks quote names in Go syntax themselves).
+		if !strings.Contains(out, `0;pwned`) && name != "status" {
+			t.Errorf("%s: the name is not shown:\n%s", name, out)
+		}
+		if strings.Contains(out, strings.Repeat("x", textsafe.MaxText+1)) {
+			t.Errorf("%s: a 100,000-character name is not capped", name)
+		}
+	}
+	_, out, _ = runCLI(t, "findings", "--config", env.ConfigPath, "--format", "json")
+	if !strings.Contains(out, "\u202e") || !strings.Contains(out, strings.Repeat("x", 100000)) {
+		t.Error("findings --format json is not exact")
 	}
 }
