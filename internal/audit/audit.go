@@ -5,6 +5,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -15,6 +16,7 @@ import (
 	"github.com/driftd/driftd/checks"
 	"github.com/driftd/driftd/internal/apicount"
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/redact"
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/source/cloudflare"
 	"github.com/driftd/driftd/internal/source/entra"
@@ -37,6 +39,10 @@ type Options struct {
 	Baselines map[string]*snapshot.Snapshot
 	// Telemetry traces the reads and checks; nil means none.
 	Telemetry *telemetry.Telemetry
+
+	// beforeRead, in tests, runs at the start of each side's reader
+	// goroutine (to make one panic).
+	beforeRead func(snapshot.Side)
 }
 
 // Result is a finished run.
@@ -62,40 +68,63 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Result, error)
 	tel := opts.Telemetry
 	tracer := tel.Tracer()
 	counter := &apicount.Counter{Instrument: tel.WrapTransport}
+	secrets := redact.ForConfig(cfg)
 	entraSource, err := entra.New(cfg.Entra, counter)
 	if err != nil {
-		return nil, err
+		return nil, errors.New(secrets.String(err.Error()))
 	}
 	cfSource, err := cloudflare.New(cfg.Cloudflare, counter)
 	if err != nil {
-		return nil, err
+		return nil, errors.New(secrets.String(err.Error()))
 	}
 
 	started := now().UTC()
 	snap := newSnapshot(cfg, selected, started)
 
 	// The two sides are independent: read them concurrently, each into
-	// its own copy, then merge.
+	// its own copy, then merge. A panic in a reader must not take the
+	// process down (the daemon would crash-loop): it fails the run.
 	cfSnap := *snap
 	cfSnap.Gaps = nil
-	var wg sync.WaitGroup
+	var (
+		wg       sync.WaitGroup
+		panicsMu sync.Mutex
+		panics   []string
+	)
+	read := func(side snapshot.Side, into *snapshot.Snapshot, source interface {
+		Read(context.Context, *snapshot.Snapshot)
+	}) {
+		defer wg.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				panicsMu.Lock()
+				panics = append(panics, fmt.Sprintf("reading %s failed: internal error: %v", side, r))
+				panicsMu.Unlock()
+			}
+		}()
+		ctx, span := tracer.Start(ctx, "read "+string(side))
+		defer span.End()
+		if opts.beforeRead != nil {
+			opts.beforeRead(side)
+		}
+		source.Read(ctx, into)
+	}
 	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		ctx, span := tracer.Start(ctx, "read entra")
-		defer span.End()
-		entraSource.Read(ctx, snap)
-	}()
-	go func() {
-		defer wg.Done()
-		ctx, span := tracer.Start(ctx, "read cloudflare")
-		defer span.End()
-		cfSource.Read(ctx, &cfSnap)
-	}()
+	go read(snapshot.SideEntra, snap, entraSource)
+	go read(snapshot.SideCloudflare, &cfSnap, cfSource)
 	wg.Wait()
+	if len(panics) > 0 {
+		sort.Strings(panics)
+		return nil, errors.New(secrets.String(strings.Join(panics, "; ")))
+	}
 	snap.IdentityProviders = cfSnap.IdentityProviders
 	snap.AuthDomain = cfSnap.AuthDomain
 	snap.Gaps = append(snap.Gaps, cfSnap.Gaps...)
+	// One place scrubs every source's error text of every configured
+	// secret, before the gap reaches a report, the store or a log.
+	for i := range snap.Gaps {
+		snap.Gaps[i].Error = secrets.String(snap.Gaps[i].Error)
+	}
 	sortGaps(snap.Gaps)
 
 	_, evalSpan := tracer.Start(ctx, "evaluate")
@@ -181,7 +210,7 @@ func sortGaps(gaps []snapshot.Gap) {
 func evaluate(ctx context.Context, tracer trace.Tracer, snap *snapshot.Snapshot, approved map[string]*snapshot.Snapshot) *report.Report {
 	rep := &report.Report{Version: report.Version, Findings: []checks.Finding{}, Gaps: []report.Gap{}, Results: []report.CheckResult{}}
 	for _, g := range snap.Gaps {
-		rep.Gaps = append(rep.Gaps, report.Gap{Integration: g.Integration, Side: string(g.Side), What: string(g.What), Error: g.Error})
+		rep.Gaps = append(rep.Gaps, report.ClipGap(report.Gap{Integration: g.Integration, Side: string(g.Side), What: string(g.What), Error: g.Error}))
 	}
 	catalog := checks.All()
 	for i := range snap.Integrations {
@@ -209,7 +238,12 @@ func evaluate(ctx context.Context, tracer trace.Tracer, snap *snapshot.Snapshot,
 				res.Status, res.Reason = report.StatusNotApplicable, out.NotApplicable
 			case len(out.Findings) > 0:
 				res.Status = report.StatusFail
-				rep.Findings = append(rep.Findings, out.Findings...)
+				// Values from API data are capped here, once, so a
+				// 100,000-character display name cannot swell the
+				// report, the store or a notification.
+				for _, f := range out.Findings {
+					rep.Findings = append(rep.Findings, report.ClipFinding(f))
+				}
 			default:
 				res.Status = report.StatusPass
 			}

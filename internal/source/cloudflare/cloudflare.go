@@ -29,7 +29,6 @@ type Source struct {
 	orgs       *zero_trust.OrganizationService
 	accountID  string
 	teamDomain string
-	token      config.Secret
 }
 
 // maxRetries replaces the SDK default of 10 retries with up to 30 s
@@ -65,7 +64,6 @@ func New(cfg config.Cloudflare, counter *apicount.Counter) (*Source, error) {
 		orgs:       zero_trust.NewOrganizationService(opts...),
 		accountID:  cfg.AccountID,
 		teamDomain: cfg.TeamDomain,
-		token:      cfg.APIToken,
 	}, nil
 }
 
@@ -336,7 +334,8 @@ func decodeIdentityProvider(raw []byte) (snapshot.IdentityProvider, error) {
 }
 
 // describe renders an error for a gap: HTTP status and Cloudflare's error
-// codes and messages, without the SDK's request dump, and never the token.
+// codes and messages, without the SDK's request dump. Secrets are
+// scrubbed from every gap in one place, by the audit.
 func (s *Source) describe(err error) string {
 	text := err.Error()
 	var apiErr *zero_trust.Error
@@ -350,9 +349,6 @@ func (s *Source) describe(err error) string {
 			detail += ": " + strings.Join(parts, "; ")
 		}
 		text = strings.TrimSuffix(text, apiErr.Error()) + detail
-	}
-	if tok := s.token.Reveal(); len(tok) >= 4 {
-		text = strings.ReplaceAll(text, tok, "[REDACTED]")
 	}
 	return text
 }

@@ -143,7 +143,7 @@ func newCredential(cfg config.Entra, client *http.Client) (azcore.TokenCredentia
 		c, err := azidentity.NewClientSecretCredential(cfg.TenantID, cfg.ClientID, cfg.ClientSecret.Reveal(),
 			&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery})
 		if err != nil {
-			return nil, fmt.Errorf("entra.client_secret: %s", scrub(err.Error(), cfg))
+			return nil, fmt.Errorf("entra.client_secret: %v", err)
 		}
 		return c, nil
 	case config.AuthCertificate:
@@ -158,7 +158,7 @@ func newCredential(cfg config.Entra, client *http.Client) (azcore.TokenCredentia
 		c, err := azidentity.NewClientCertificateCredential(cfg.TenantID, cfg.ClientID, certs, key,
 			&azidentity.ClientCertificateCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery, SendCertificateChain: true})
 		if err != nil {
-			return nil, fmt.Errorf("entra.certificate_file: %s", scrub(err.Error(), cfg))
+			return nil, fmt.Errorf("entra.certificate_file: %v", err)
 		}
 		return c, nil
 	case config.AuthManagedIdentity:
@@ -188,14 +188,4 @@ func cloudFor(authorityHost string) cloud.Configuration {
 	c := cloud.AzurePublic
 	c.ActiveDirectoryAuthorityHost = authorityHost
 	return c
-}
-
-// scrub removes any configured secret value from text meant for an error.
-func scrub(text string, cfg config.Entra) string {
-	for _, s := range []config.Secret{cfg.ClientSecret, cfg.CertificatePassword} {
-		if v := s.Reveal(); len(v) >= 4 {
-			text = strings.ReplaceAll(text, v, "[REDACTED]")
-		}
-	}
-	return text
 }
