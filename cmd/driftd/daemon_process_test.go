@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -241,5 +243,64 @@ func TestPendingNotificationsSurviveAKill(t *testing.T) {
 	all, _ := st.Outbox(context.Background())
 	if got := len(srv.Messages()); got != len(all) {
 		t.Errorf("duplicate delivery: outbox %d, delivered %d", len(all), got)
+	}
+}
+
+func TestSecondDaemonProcessIsRefused(t *testing.T) {
+	env, stateDir := daemonConfig(t, "@every 1h")
+	first := startChild(t, env.ConfigPath)
+	exited := make(chan error, 1)
+	go func() { exited <- first.Wait() }()
+	defer func() {
+		_ = first.Process.Signal(syscall.SIGTERM)
+		<-exited
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if runs, _ := committed(t, stateDir); len(runs) >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first daemon recorded no run")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// driftd as a separate process, with a time limit.
+	driftd := func(args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, os.Args[0], args...)
+		cmd.Env = append(os.Environ(), "DRIFTD_TEST_AS_DRIFTD=1")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+
+	out, err := driftd("run", "--config", env.ConfigPath)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+		t.Fatalf("second driftd run: %v\n%s", err, out)
+	}
+	want := fmt.Sprintf("driftd run: another driftd run (PID %d) is using %s\n", first.Process.Pid, stateDir)
+	if out != want {
+		t.Errorf("second driftd run said %q, want %q", out, want)
+	}
+	select {
+	case err := <-exited:
+		exited <- err
+		t.Fatalf("the first daemon exited: %v", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+
+	// The history commands work beside the running daemon.
+	for _, args := range [][]string{{"findings", "--config", env.ConfigPath}, {"status", "--config", env.ConfigPath},
+		{"findings", "--config", env.ConfigPath, "--format", "json"}} {
+		if out, err := driftd(args...); err != nil {
+			t.Errorf("driftd %s beside the daemon: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	// So does a one-shot check that records into the same store.
+	if out, err := driftd("check", "--config", env.ConfigPath, "--state-dir", stateDir); !errors.As(err, &exit) || exit.ExitCode() != exitFindings {
+		t.Errorf("driftd check --state-dir beside the daemon: %v\n%s", err, out)
 	}
 }

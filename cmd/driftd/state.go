@@ -19,14 +19,16 @@ import (
 	"github.com/driftd/driftd/internal/textsafe"
 )
 
-// openStore loads the config (for [daemon] state_dir) and opens the store.
-// These commands read state only and never call an API.
+// openStore loads the config (for [daemon] state_dir) and opens the store
+// read-only: these commands never call an API, never create or migrate the
+// database, and work beside a running daemon. (baseline approve's one
+// write goes through a read-write connection of its own.)
 func openStore(ctx context.Context, configPath string) (*config.Config, *store.Store, error) {
 	cfg, err := config.LoadForState(configPath)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := store.Open(ctx, cfg.Daemon.StateDir)
+	st, err := store.OpenReadOnly(ctx, cfg.Daemon.StateDir)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/driftd/driftd/internal/dispatch"
 	"github.com/driftd/driftd/internal/engine"
 	"github.com/driftd/driftd/internal/notifyplan"
+	"github.com/driftd/driftd/internal/statelock"
 	"github.com/driftd/driftd/internal/store"
 	"github.com/driftd/driftd/internal/telemetry"
 )
@@ -55,6 +56,7 @@ type Daemon struct {
 	cfg     *config.Config
 	sched   cron.Schedule
 	logger  *slog.Logger
+	lock    *statelock.Lock // this daemon's claim on the state directory
 	store   *store.Store
 	systemd Notifier
 	now     func() time.Time
@@ -71,7 +73,8 @@ type Daemon struct {
 	skipped      int
 }
 
-// New validates the options and opens the store.
+// New validates the options, locks the state directory against a second
+// daemon and opens the store.
 func New(ctx context.Context, opts Options) (*Daemon, error) {
 	if opts.Config == nil {
 		return nil, errors.New("daemon: no configuration")
@@ -89,11 +92,19 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	if err := d.apply(opts.Config); err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, opts.Config.Daemon.StateDir)
+	// Two daemons on one state directory would both audit and both
+	// notify. driftd check --state-dir and the history commands do not
+	// take this lock: SQLite's own locking keeps their access safe.
+	lock, err := statelock.Acquire(opts.Config.Daemon.StateDir)
 	if err != nil {
 		return nil, err
 	}
-	d.store = st
+	st, err := store.Open(ctx, opts.Config.Daemon.StateDir)
+	if err != nil {
+		_ = lock.Release()
+		return nil, err
+	}
+	d.lock, d.store = lock, st
 	return d, nil
 }
 
@@ -136,6 +147,7 @@ type runResult struct {
 // Run schedules audits until ctx is cancelled. On cancellation it cancels
 // the current run, waits for it to be recorded and returns nil.
 func (d *Daemon) Run(ctx context.Context) error {
+	defer func() { _ = d.lock.Release() }()
 	defer d.store.Close()
 	stopHealth, err := d.serveHealth()
 	if err != nil {

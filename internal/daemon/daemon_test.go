@@ -289,3 +289,29 @@ func TestHealthEndpoints(t *testing.T) {
 	waitFor(t, "the first run", 30*time.Second, func() bool { return len(f.runs()) == 1 })
 	waitFor(t, "/readyz", 5*time.Second, func() bool { return get("/readyz") == http.StatusOK })
 }
+
+func TestSecondDaemonOnOneStateDirectoryFails(t *testing.T) {
+	f := startDaemon(t, sim.Options{}, "@every 1h", "")
+	waitFor(t, "the start-up run", 20*time.Second, func() bool { return len(f.runs()) == 1 })
+	cfg, err := config.Load(f.configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(context.Background(), Options{ConfigPath: f.configPath, Config: cfg, LogOutput: &syncBuffer{}})
+	want := fmt.Sprintf("another driftd run (PID %d) is using %s", os.Getpid(), f.stateDir)
+	if err == nil || err.Error() != want {
+		t.Fatalf("second daemon: %v, want %q", err, want)
+	}
+
+	// Once the first one stopped, the directory is free again.
+	f.stop(30 * time.Second)
+	d, err := New(context.Background(), Options{ConfigPath: f.configPath, Config: cfg, LogOutput: &syncBuffer{}})
+	if err != nil {
+		t.Fatalf("after the first daemon stopped: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // Run returns at once and releases the lock
+	if err := d.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/driftd/driftd/internal/snapshot"
@@ -20,7 +21,18 @@ type Baseline struct {
 
 // ApproveBaseline stores the snapshot of runID as the approved baseline of
 // each named integration, replacing earlier approvals.
+//
+// On a store from OpenReadOnly (the history commands share one open) the
+// approval is written through a read-write connection of its own.
 func (s *Store) ApproveBaseline(ctx context.Context, runID int64, integrations []string, at time.Time) error {
+	if s.readOnly {
+		w, err := Open(ctx, filepath.Dir(s.path))
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		return w.ApproveBaseline(ctx, runID, integrations, at)
+	}
 	snap, err := s.Snapshot(ctx, runID)
 	if err != nil {
 		return err

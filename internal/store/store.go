@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,35 +26,179 @@ const FileName = "driftd.db"
 type Store struct {
 	db   *sql.DB
 	path string
+	// readOnly is set by OpenReadOnly: SQLite refuses this connection's writes.
+	readOnly bool
 }
 
-// Open opens (creating if needed) the database in dir, checks its
-// integrity and applies pending schema migrations.
+// Connection settings. WAL lets readers (driftd status) run beside the
+// writer; FULL makes every commit durable before it returns; busy_timeout
+// makes a second writer (driftd check --state-dir beside the daemon) wait
+// for the lock instead of failing; _txlock=immediate makes every
+// transaction take the write lock at BEGIN, so a transaction that reads
+// and then writes never fails half-way on a lock another writer holds.
+const (
+	writeParams = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	// mode=ro opens the file read-only, and query_only refuses every
+	// statement that would write.
+	readParams = "mode=ro&_pragma=busy_timeout(10000)&_pragma=query_only(1)"
+)
+
+// Open opens the database in dir for reading and writing, creating it if
+// it does not exist, checks its integrity and applies pending schema
+// migrations. An empty (0-byte) file is refused: only a missing file is a
+// new database.
 func Open(ctx context.Context, dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	// WAL lets readers (driftd status) run beside the writer; FULL makes
-	// every commit durable before it returns.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
+	info, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := create(ctx, dir, path); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, fmt.Errorf("state database: %w", err)
+	case info.Size() == 0:
+		return nil, emptyError(path)
+	}
+	s, err := openDB(path, writeParams)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkIntegrity(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	if err := restrictPermissions(path); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenReadOnly opens the existing database in dir for the history
+// commands: it never creates, migrates or writes, and works beside a
+// running daemon. A missing or empty file, and a schema this driftd does
+// not know or that needs a migration first, are clear errors.
+func OpenReadOnly(ctx context.Context, dir string) (*Store, error) {
+	path := filepath.Join(dir, FileName)
+	info, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("no state in %s yet: driftd run or driftd check --state-dir has not recorded a run", dir)
+	case err != nil:
+		return nil, fmt.Errorf("state database: %w", err)
+	case info.Size() == 0:
+		return nil, emptyError(path)
+	}
+	s, err := openDB(path, readParams)
+	if err != nil {
+		return nil, err
+	}
+	s.readOnly = true
+	var version int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("reading the schema version of %s: %w", path, err)
+	}
+	if err := checkVersion(path, version); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	if known := len(migrations()); version < known {
+		s.db.Close()
+		return nil, fmt.Errorf("%s is at schema version %d (this driftd uses %d): run driftd run or driftd check --state-dir once to upgrade it", path, version, known)
+	}
+	return s, nil
+}
+
+func openDB(path, params string) (*Store, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?"+params)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	// One connection: a single writer, and no surprise between pooled
 	// connections with different pragmas.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, path: path}
-	if err := s.checkIntegrity(ctx); err != nil {
-		db.Close()
-		return nil, err
+	return &Store{db: db, path: path}, nil
+}
+
+func emptyError(path string) error {
+	return fmt.Errorf("state database %s is empty (0 bytes): a previous crash or a copy went wrong; move it away to start fresh", path)
+}
+
+// create builds a new, fully migrated database beside path and links it
+// into place, so that no other process ever sees a half-made (or empty)
+// driftd.db. If another process linked its own first, that one is used.
+func create(ctx context.Context, dir, path string) error {
+	f, err := os.CreateTemp(dir, "."+FileName+".new-*") // mode 0600
+	if err != nil {
+		return fmt.Errorf("creating the state database: %w", err)
+	}
+	tmp := f.Name()
+	f.Close()
+	defer func() {
+		for _, p := range []string{tmp, tmp + "-wal", tmp + "-shm"} {
+			_ = os.Remove(p)
+		}
+	}()
+	s, err := openDB(tmp, writeParams)
+	if err != nil {
+		return err
 	}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
+		s.db.Close()
+		return err
 	}
-	return s, nil
+	// Closing the last connection checkpoints the WAL into the file.
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("creating the state database: %w", err)
+	}
+	// link(2), unlike rename, fails rather than replace an existing file.
+	if err := os.Link(tmp, path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("creating the state database: %w", err)
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", dir, err)
+	}
+	return nil
+}
+
+// restrictPermissions makes the database and its -wal and -shm files
+// readable by their owner only: they hold tenant configuration. SQLite
+// gives -wal and -shm the mode of the database file; this also fixes
+// files made by older versions of driftd.
+func restrictPermissions(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		info, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("state database: %w", err)
+		}
+		if info.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return fmt.Errorf("state database: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // Path is the database file.
@@ -169,31 +314,58 @@ func migrations() []string {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	var version int
-	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return fmt.Errorf("reading the schema version: %w", err)
+	version, err := s.schemaVersion(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	if err := checkVersion(s.path, version); err != nil {
+		return err
 	}
 	all := migrations()
-	if version > len(all) {
-		return fmt.Errorf("%s has schema version %d, newer than this driftd knows (%d); upgrade driftd", s.path, version, len(all))
+	if version == len(all) {
+		return nil
 	}
-	for v := version; v < len(all); v++ {
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
+	// Another process may be migrating the same file right now: the
+	// transaction takes the write lock at BEGIN (IMMEDIATE) and reads the
+	// version again under it, so each migration is applied exactly once.
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		version, err := s.schemaVersion(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := checkVersion(s.path, version); err != nil {
+			return err
+		}
+		for v := version; v < len(all); v++ {
 			for _, stmt := range strings.Split(all[v], ";\n") {
 				if strings.TrimSpace(stmt) == "" {
 					continue
 				}
 				if _, err := tx.ExecContext(ctx, stmt); err != nil {
-					return err
+					return fmt.Errorf("applying schema migration %d: %w", v+1, err)
 				}
 			}
-			// PRAGMA takes no bind parameters; v is an int we control.
-			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1))
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("applying schema migration %d: %w", v+1, err)
 		}
+		// PRAGMA takes no bind parameters; the number is ours.
+		_, err = tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(all)))
+		return err
+	})
+}
+
+func (s *Store) schemaVersion(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (int, error) {
+	var version int
+	if err := q.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return 0, fmt.Errorf("reading the schema version of %s: %w", s.path, err)
+	}
+	return version, nil
+}
+
+// checkVersion refuses a database written by a newer driftd.
+func checkVersion(path string, version int) error {
+	if known := len(migrations()); version > known {
+		return fmt.Errorf("%s has schema version %d but this driftd knows %d: upgrade driftd", path, version, known)
 	}
 	return nil
 }
