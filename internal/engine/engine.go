@@ -14,6 +14,7 @@ import (
 	"github.com/driftd/driftd/internal/audit"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/notifyplan"
+	"github.com/driftd/driftd/internal/redact"
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/store"
 	"github.com/driftd/driftd/internal/telemetry"
@@ -158,10 +159,11 @@ func (e *Engine) observe(ctx context.Context, cfg *config.Config, res *audit.Res
 func (e *Engine) audit(ctx context.Context, cfg *config.Config, opts audit.Options) (res *audit.Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			text := redact.ForConfig(cfg).String(fmt.Sprint(r))
 			if e.Logger != nil {
-				e.Logger.Error("audit panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				e.Logger.Error("audit panicked", "panic", text, "stack", string(debug.Stack()))
 			}
-			res, err = nil, fmt.Errorf("audit panicked: %v", r)
+			res, err = nil, fmt.Errorf("audit panicked: %s", text)
 		}
 	}()
 	if e.auditFunc != nil {
