@@ -16,8 +16,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/robfig/cron/v3"
@@ -238,10 +240,10 @@ func load(data []byte, path, baseDir string, env Environment) (*Config, error) {
 		return nil, err
 	}
 	if err := cfg.resolve(env, baseDir); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", displayPath(path), err)
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", displayPath(path), err)
 	}
 	return cfg, nil
 }
@@ -260,11 +262,11 @@ func LoadForState(path string) (*Config, error) {
 		return nil, err
 	}
 	if err := cfg.Daemon.validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", displayPath(path), err)
 	}
 	for i := range cfg.Suppress {
 		if err := cfg.Suppress[i].validate(i, cfg); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", displayPath(path), err)
 		}
 	}
 	return cfg, nil
@@ -301,6 +303,7 @@ func Parse(data []byte, name string) (*Config, error) {
 }
 
 func describeDecodeError(name string, err error) error {
+	name = displayPath(name)
 	var strict *toml.StrictMissingError
 	if errors.As(err, &strict) && len(strict.Errors) > 0 {
 		e := strict.Errors[0]
@@ -310,19 +313,54 @@ func describeDecodeError(name string, err error) error {
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
 		row, _ := de.Position()
-		key := strings.Join(de.Key(), ".")
-		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		key := keyPath(de.Key())
+		msg := oneLine(strings.TrimPrefix(de.Error(), "toml: "))
 		// "cannot decode TOML string into struct field x.Y of type bool"
 		// says more about Go than about the file.
 		if m := goTypeDetail.FindStringSubmatch(msg); m != nil {
-			msg = fmt.Sprintf("wrong type: a TOML %s where a %s is expected", m[1], m[2])
+			msg = fmt.Sprintf("wrong type: a TOML %s where a %s is expected", m[1], tomlTypeName(m[2]))
 		}
 		if key != "" {
 			return fmt.Errorf("%s:%d: %s: %s", name, row, key, msg)
 		}
 		return fmt.Errorf("%s:%d: %s", name, row, msg)
 	}
-	return fmt.Errorf("%s: %w", name, err)
+	return fmt.Errorf("%s: %s", name, oneLine(err.Error()))
+}
+
+// bareKey matches a TOML key part that needs no quotes.
+var bareKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// keyPath joins a dotted key for an error message, quoting the parts that
+// are not bare keys so that the message stays one line.
+func keyPath(parts []string) string {
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		if bareKey.MatchString(p) {
+			out[i] = p
+		} else {
+			out[i] = strconv.Quote(p)
+		}
+	}
+	return strings.Join(out, ".")
+}
+
+// oneLine escapes control characters (a newline in a value echoed by a
+// library's error) so that an error stays one line.
+func oneLine(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func (c *Config) applyDefaults() {
@@ -401,7 +439,7 @@ func (c *Config) resolve(env Environment, baseDir string) error {
 		}
 	}
 	for name, v := range c.Telemetry.Headers {
-		if c.Telemetry.Headers[name], err = r.resolve("telemetry.headers."+name, v, "", "", ""); err != nil {
+		if c.Telemetry.Headers[name], err = r.resolve("telemetry.headers."+keyPath([]string{name}), v, "", "", ""); err != nil {
 			return err
 		}
 	}
@@ -414,7 +452,23 @@ type secretResolver struct {
 	credDir string
 }
 
-var goTypeDetail = regexp.MustCompile(`^cannot decode TOML (\w+) into struct field \S+ of type \*?(?:\[\])?(\S+)$`)
+var goTypeDetail = regexp.MustCompile(`^cannot decode TOML (\w+) into (?:struct field \S+ of type )?\*?(?:\[\])?(\S+)$`)
+
+// tomlTypeName names the Go type a key decodes into as the TOML value
+// expected there.
+func tomlTypeName(goType string) string {
+	switch goType {
+	case "string", "config.Secret":
+		return "string"
+	case "config.Duration":
+		return "duration string"
+	case "bool":
+		return "boolean"
+	case "int", "int64":
+		return "integer"
+	}
+	return goType
+}
 
 var envRef = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
 
@@ -670,7 +724,7 @@ func (t Telemetry) validate() error {
 
 func (d Daemon) validate() error {
 	if _, err := ParseSchedule(d.Schedule); err != nil {
-		return fmt.Errorf("daemon.schedule: %q is not a cron spec or descriptor (e.g. \"@every 1h\", \"0 * * * *\"): %v", d.Schedule, err)
+		return fmt.Errorf("daemon.schedule: %q is not a cron spec or descriptor (e.g. \"@every 1h\", \"0 * * * *\"): %s", d.Schedule, oneLine(err.Error()))
 	}
 	if d.RunTimeout <= 0 {
 		return errors.New("daemon.run_timeout: must be positive (e.g. \"10m\")")
