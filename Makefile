@@ -35,3 +35,9 @@ bench:
 
 clean:
 	rm -rf bin
+
+# The randomised fault campaign, 2000 audit cycles against the simulator
+# (DRIFTD_CAMPAIGN_SEED=N replays one), and the hostile-server cases.
+.PHONY: soak
+soak:
+	DRIFTD_SOAK=1 $(GO) test -count=1 -timeout 30m -run 'Hostile|Campaign' -v ./internal/audit/

@@ -795,3 +795,15 @@ type caKeys struct {
 	ca    *x509.Certificate
 	caKey *ecdsa.PrivateKey
 }
+
+// IssuedTokens returns every Graph access token issued so far, so tests
+// can assert that none of them leaks.
+func (s *Server) IssuedTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.tokens))
+	for tok := range s.tokens {
+		out = append(out, tok)
+	}
+	return out
+}
