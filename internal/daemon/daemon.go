@@ -61,6 +61,11 @@ type Daemon struct {
 	systemd Notifier
 	now     func() time.Time
 
+	// The next scheduled run, owned by the Run loop: due is on the
+	// schedule's grid, fireAt is due plus the jitter drawn once for it.
+	// lastDue is the previous due time (start-up before the first).
+	due, fireAt, lastDue time.Time
+
 	wake           chan struct{} // nudges the dispatcher after a run
 	stopDispatcher func()
 	// expiriesLoggedUntil is when expired suppressions were last logged.
@@ -183,6 +188,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}()
 	}
 
+	d.lastDue = d.now()
+	d.scheduleAt(d.sched.Next(d.lastDue))
 	timer := time.NewTimer(d.untilNext())
 	defer timer.Stop()
 	var watchdog <-chan time.Time
@@ -216,6 +223,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			} else {
 				start(engine.TriggerSchedule)
 			}
+			d.advance()
 			timer.Reset(d.untilNext())
 
 		case res := <-done:
@@ -228,10 +236,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 		case <-d.opts.Reload:
 			d.systemd.Notify(StateReloading)
+			oldSchedule := d.cfg.Daemon.Schedule
 			if d.reload() {
 				d.stopDispatcher()
 				if err := d.startDispatcher(ctx); err != nil {
 					d.logger.Error("notifications stopped: building the routes failed", "error", err)
+				}
+				// A reload keeps the next run where it was: counting from
+				// the reload would let frequent reloads postpone audits
+				// for ever. A new schedule counts from the last due time.
+				if d.cfg.Daemon.Schedule != oldSchedule {
+					d.scheduleAt(d.sched.Next(d.lastDue))
 				}
 			}
 			d.systemd.Notify(StateReady)
@@ -253,17 +268,28 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 }
 
-// untilNext is the wait until the next scheduled run, plus jitter.
-func (d *Daemon) untilNext() time.Duration {
-	now := d.now()
-	wait := d.sched.Next(now).Sub(now)
+// scheduleAt makes due the next scheduled run and draws its jitter, once.
+func (d *Daemon) scheduleAt(due time.Time) {
+	d.due, d.fireAt = due, due
 	if j := time.Duration(d.cfg.Daemon.Jitter); j > 0 {
-		wait += rand.N(j)
+		d.fireAt = due.Add(rand.N(j))
 	}
-	if wait < 0 {
-		wait = 0
+}
+
+// advance moves to the due time after the one that just fired. Slots
+// missed while the machine slept are not caught up one by one.
+func (d *Daemon) advance() {
+	d.lastDue = d.due
+	next := d.sched.Next(d.due)
+	if now := d.now(); next.Before(now) {
+		next = d.sched.Next(now)
 	}
-	return wait
+	d.scheduleAt(next)
+}
+
+// untilNext is the wait until the next scheduled run fires.
+func (d *Daemon) untilNext() time.Duration {
+	return max(d.fireAt.Sub(d.now()), 0)
 }
 
 // finished logs a run's outcome, one line, and updates readiness.

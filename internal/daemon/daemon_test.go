@@ -315,3 +315,28 @@ func TestSecondDaemonOnOneStateDirectoryFails(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestFrequentReloadsKeepTheSchedule(t *testing.T) {
+	// Counted from each reload, "@every 2s" would always be at least a
+	// second away, and reloads every 300 ms would stop scheduled runs.
+	f := startDaemon(t, sim.Options{}, "@every 2s", "")
+	waitFor(t, "the start-up run", 20*time.Second, func() bool { return len(f.runs()) == 1 })
+	until := time.Now().Add(7 * time.Second)
+	for time.Now().Before(until) {
+		f.reload <- struct{}{}
+		time.Sleep(300 * time.Millisecond)
+	}
+	f.stop(30 * time.Second)
+	scheduled := 0
+	for _, r := range f.runs() {
+		if r.Trigger == "schedule" {
+			scheduled++
+		}
+	}
+	if scheduled < 2 {
+		t.Errorf("%d scheduled runs in 7 s of reloads at @every 2s, want about 3", scheduled)
+	}
+	if n := strings.Count(f.logs.String(), "configuration reloaded"); n < 15 {
+		t.Errorf("only %d reloads were applied", n)
+	}
+}
