@@ -207,8 +207,9 @@ func TestTextOutputsEscapeAPIData(t *testing.T) {
 			t.Errorf("%s: a 100,000-character name is not capped", name)
 		}
 	}
+	// JSON escapes in its own way only (the audit caps the stored values).
 	_, out, _ = runCLI(t, "findings", "--config", env.ConfigPath, "--format", "json")
-	if !strings.Contains(out, "\u202e") || !strings.Contains(out, strings.Repeat("x", 100000)) {
-		t.Error("findings --format json is not exact")
+	if !strings.Contains(out, `\u001b]0;pwned\u0007\u001b[2J\rAll checks passed`+"\u202e") {
+		t.Error("findings --format json does not carry the name as read")
 	}
 }
