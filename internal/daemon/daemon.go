@@ -68,6 +68,9 @@ type Daemon struct {
 
 	wake           chan struct{} // nudges the dispatcher after a run
 	stopDispatcher func()
+	// pacer outlives the dispatchers (one per reload): a reload must not
+	// forget when a channel was last sent a message.
+	pacer *dispatch.Pacer
 	// expiriesLoggedUntil is when expired suppressions were last logged.
 	expiriesLoggedUntil time.Time
 
@@ -87,7 +90,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	if opts.LogOutput == nil {
 		opts.LogOutput = os.Stderr
 	}
-	d := &Daemon{opts: opts, systemd: opts.Systemd, now: opts.Now, wake: make(chan struct{}, 1), stopDispatcher: func() {}}
+	d := &Daemon{opts: opts, systemd: opts.Systemd, now: opts.Now, wake: make(chan struct{}, 1), stopDispatcher: func() {}, pacer: &dispatch.Pacer{}}
 	if d.now == nil {
 		d.now = time.Now
 	}
@@ -329,8 +332,9 @@ func (d *Daemon) logExpiredSuppressions(now time.Time) {
 }
 
 // startDispatcher starts delivering the outbox with the running
-// configuration's routes. Messages of a route are retried at once: a
-// reload is how an operator says a route's problem was fixed.
+// configuration's routes. Messages held back by a configuration error
+// are retried at once: a reload is how an operator says a route's problem
+// was fixed. Those waiting out a Retry-After or a backoff keep waiting.
 func (d *Daemon) startDispatcher(ctx context.Context) error {
 	if d.opts.Senders == nil || len(d.cfg.Notify.Slack) == 0 {
 		d.stopDispatcher = func() {}
@@ -345,7 +349,7 @@ func (d *Daemon) startDispatcher(ctx context.Context) error {
 			return err
 		}
 	}
-	disp := &dispatch.Dispatcher{Store: d.store, Senders: senders, Logger: d.logger, Observer: d.opts.Telemetry, Tracer: d.opts.Telemetry.Tracer(), Now: d.now}
+	disp := &dispatch.Dispatcher{Store: d.store, Senders: senders, Logger: d.logger, Observer: d.opts.Telemetry, Tracer: d.opts.Telemetry.Tracer(), Now: d.now, Pacer: d.pacer}
 	dctx, cancel := context.WithCancel(ctx)
 	stopped := make(chan struct{})
 	go func() {
@@ -411,11 +415,24 @@ func (d *Daemon) serveHealth() (stop func(), err error) {
 			fmt.Fprintf(w, "ok: last run %s at %s\n", status, last.UTC().Format(time.RFC3339))
 		}
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := newHealthServer(mux)
 	go func() { _ = srv.Serve(ln) }()
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}, nil
+}
+
+// newHealthServer bounds every phase of a health connection: probes are
+// tiny, and a client that connects and stalls, or keeps an idle
+// keep-alive connection open, must not hold a descriptor for ever.
+func newHealthServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
 }

@@ -16,8 +16,11 @@ import (
 
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/demo"
+	"github.com/driftd/driftd/internal/dispatch"
 	"github.com/driftd/driftd/internal/sim"
 	"github.com/driftd/driftd/internal/store"
+	"github.com/driftd/driftd/notify/slack"
+	"github.com/driftd/driftd/notify/slack/slacktest"
 )
 
 // syncBuffer is a log sink safe for the daemon's goroutines.
@@ -109,6 +112,13 @@ func (f *fixture) writeConfig(extra string) {
 
 func startDaemon(t *testing.T, opts sim.Options, schedule, listen string) *fixture {
 	t.Helper()
+	return startDaemonWith(t, opts, schedule, listen, "")
+}
+
+// startDaemonWith starts a daemon whose configuration ends with extra;
+// with [[notify.slack]] routes in extra, it notifies through them.
+func startDaemonWith(t *testing.T, opts sim.Options, schedule, listen, extra string) *fixture {
+	t.Helper()
 	t.Setenv("CLOUDFLARE_BASE_URL", "https://cloudflare-env.invalid/")
 	env, err := demo.Start(t.TempDir(), demo.ScenarioDrifted, time.Now(), opts)
 	if err != nil {
@@ -123,14 +133,25 @@ func startDaemon(t *testing.T, opts sim.Options, schedule, listen string) *fixtu
 	if err := os.WriteFile(env.ConfigPath+".base", base, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f.writeConfig(daemonSection(schedule, f.stateDir, listen))
+	f.writeConfig(daemonSection(schedule, f.stateDir, listen) + extra)
 	cfg, err := config.Load(f.configPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	f.cancel = cancel
-	d, err := New(ctx, Options{ConfigPath: f.configPath, Config: cfg, Reload: f.reload, LogOutput: f.logs})
+	dopts := Options{ConfigPath: f.configPath, Config: cfg, Reload: f.reload, LogOutput: f.logs}
+	if len(cfg.Notify.Slack) > 0 {
+		dopts.Render = slack.Render
+		dopts.Senders = func(c *config.Config) (map[string]dispatch.Sender, error) {
+			out := map[string]dispatch.Sender{}
+			for _, r := range c.Notify.Slack {
+				out[r.Name] = slack.New(r, nil)
+			}
+			return out, nil
+		}
+	}
+	d, err := New(ctx, dopts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,5 +359,36 @@ func TestFrequentReloadsKeepTheSchedule(t *testing.T) {
 	}
 	if n := strings.Count(f.logs.String(), "configuration reloaded"); n < 15 {
 		t.Errorf("only %d reloads were applied", n)
+	}
+}
+
+func TestReloadKeepsSlacksRetryAfter(t *testing.T) {
+	srv := slacktest.NewServer(t)
+	limited := slacktest.Response{Status: http.StatusTooManyRequests, RetryAfter: "86400"}
+	srv.Script(limited, limited, limited, limited, limited, limited)
+	route := fmt.Sprintf("\n[[notify.slack]]\nname = \"security\"\ntoken = %q\nchannel = %q\napi_url = %q\n", slacktest.DefaultToken, slacktest.DefaultChannel, srv.URL())
+	f := startDaemonWith(t, sim.Options{}, "@every 1h", "", route)
+	waitFor(t, "the first delivery attempt", 20*time.Second, func() bool { return srv.Requests() == 1 })
+
+	for range 5 {
+		f.reload <- struct{}{}
+		time.Sleep(300 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if got := srv.Requests(); got != 1 {
+		t.Errorf("Slack asked for a day's wait; after 5 reloads it got %d requests", got)
+	}
+	if n := strings.Count(f.logs.String(), "configuration reloaded"); n != 5 {
+		t.Errorf("%d reloads applied, want 5", n)
+	}
+}
+
+func TestHealthServerTimeouts(t *testing.T) {
+	srv := newHealthServer(http.NotFoundHandler())
+	for name, d := range map[string]time.Duration{"ReadHeaderTimeout": srv.ReadHeaderTimeout, "ReadTimeout": srv.ReadTimeout,
+		"WriteTimeout": srv.WriteTimeout, "IdleTimeout": srv.IdleTimeout} {
+		if d <= 0 {
+			t.Errorf("%s is not set", name)
+		}
 	}
 }
