@@ -64,9 +64,13 @@ type Dispatcher struct {
 	Tracer trace.Tracer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Pacer keeps the pace per destination. A daemon gives the same one
+	// to each dispatcher it starts (one per reload), so a restart of the
+	// dispatcher does not forget when a channel last got a message. Nil:
+	// the dispatcher keeps its own.
+	Pacer *Pacer
 
 	mu           sync.Mutex
-	lastSent     map[string]time.Time
 	lastProblem  map[string]string // route → permanent reason already logged
 	pendingCount map[string]int
 }
@@ -155,7 +159,7 @@ func (d *Dispatcher) deliverRoute(ctx context.Context, route string, items []sto
 		if it.NextAttemptAt.After(now) {
 			return it.NextAttemptAt
 		}
-		if gap := d.sinceLastSend(pace, now); gap < MinInterval {
+		if gap := d.pacer().since(pace, now); gap < MinInterval {
 			return now.Add(MinInterval - gap)
 		}
 		var p notify.Payload
@@ -165,12 +169,7 @@ func (d *Dispatcher) deliverRoute(ctx context.Context, route string, items []sto
 			return now.Add(permanentRetry)
 		}
 		ts, err := d.send(ctx, sender, route, it, p)
-		d.mu.Lock()
-		if d.lastSent == nil {
-			d.lastSent = map[string]time.Time{}
-		}
-		d.lastSent[pace] = d.now()
-		d.mu.Unlock()
+		d.pacer().sent(pace, d.now())
 		if err != nil {
 			if ctx.Err() != nil {
 				return time.Time{} // shutting down: the item stays pending as it was
@@ -264,14 +263,41 @@ func (d *Dispatcher) clearProblem(route string) {
 	delete(d.lastProblem, route)
 }
 
-func (d *Dispatcher) sinceLastSend(route string, now time.Time) time.Duration {
+func (d *Dispatcher) pacer() *Pacer {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	last, ok := d.lastSent[route]
+	if d.Pacer == nil {
+		d.Pacer = &Pacer{}
+	}
+	return d.Pacer
+}
+
+// Pacer remembers when each destination was last sent a message. It is
+// safe for concurrent use; the zero value is ready.
+type Pacer struct {
+	mu       sync.Mutex
+	lastSent map[string]time.Time
+}
+
+// since is how long ago dest was last sent a message (MinInterval if
+// never).
+func (p *Pacer) since(dest string, now time.Time) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	last, ok := p.lastSent[dest]
 	if !ok {
 		return MinInterval
 	}
 	return now.Sub(last)
+}
+
+func (p *Pacer) sent(dest string, at time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.lastSent == nil {
+		p.lastSent = map[string]time.Time{}
+	}
+	p.lastSent[dest] = at
 }
 
 func (d *Dispatcher) reportPending(byRoute map[string][]store.OutboxItem) {

@@ -181,3 +181,41 @@ func TestPacingIsPerChannelAcrossRoutes(t *testing.T) {
 		t.Errorf("two routes posted to one channel %s apart", gap)
 	}
 }
+
+func TestPaceSurvivesANewDispatcher(t *testing.T) {
+	st, srv, d, _ := setup(t, slacktest.DefaultToken)
+	p, _ := json.Marshal(notify.Payload{Text: "second"})
+	if err := st.Enqueue(context.Background(), time.Now(), []store.NewOutboxItem{{Route: "security", Kind: "test", Payload: p}}); err != nil {
+		t.Fatal(err)
+	}
+	d.Pacer = &Pacer{}
+	d.DeliverDue(context.Background())
+	if got := len(srv.Messages()); got != 1 {
+		t.Fatalf("first pass delivered %d, want 1", got)
+	}
+	// A reload replaces the dispatcher; the pace is handed over.
+	next := &Dispatcher{Store: st, Senders: d.Senders, Pacer: d.Pacer}
+	if due := next.DeliverDue(context.Background()); due.IsZero() || len(srv.Messages()) != 1 {
+		t.Errorf("a new dispatcher sent to the channel at once (%d messages)", len(srv.Messages()))
+	}
+}
+
+func TestRetryNowKeepsARetryAfter(t *testing.T) {
+	st, srv, d, _ := setup(t, slacktest.DefaultToken)
+	srv.Script(slacktest.Response{Status: 429, RetryAfter: "86400"}, slacktest.Response{Status: 429, RetryAfter: "86400"})
+	d.DeliverDue(context.Background())
+	// What a reload does: configuration errors are retried at once…
+	if err := st.RetryNow(context.Background(), "security", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(MinInterval)
+	d.DeliverDue(context.Background())
+	// …but the wait Slack asked for stands.
+	if got := srv.Requests(); got != 1 {
+		t.Errorf("%d requests, want 1", got)
+	}
+	pending, _ := st.Pending(context.Background())
+	if len(pending) != 1 || !pending[0].NextAttemptAt.After(time.Now().Add(23*time.Hour)) {
+		t.Errorf("pending %+v", pending)
+	}
+}

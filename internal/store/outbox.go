@@ -264,11 +264,13 @@ func (s *Store) MarkFailed(ctx context.Context, id int64, reason string, permane
 	})
 }
 
-// RetryNow makes every pending message of a route due immediately (after
-// an operator fixed its configuration).
+// RetryNow makes the pending messages of a route that failed with a
+// configuration error due immediately (after an operator fixed the
+// route). Messages waiting out a Retry-After or a backoff keep their
+// time: a reload must never shorten a wait the server asked for.
 func (s *Store) RetryNow(ctx context.Context, route string, at time.Time) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ? WHERE route = ? AND state = ?`, formatTime(at), route, OutboxPending)
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ? WHERE route = ? AND state = ? AND permanent_error = 1`, formatTime(at), route, OutboxPending)
 		return err
 	})
 }
