@@ -117,6 +117,9 @@ func TestStateCommands(t *testing.T) {
 		t.Errorf("diff 2 3: %d\n%s", code, out)
 	}
 	code, out, _ = runCLI(t, "status", "--config", env.ConfigPath)
+	if code != exitOK {
+		t.Errorf("status: exit %d", code)
+	}
 	for _, want := range []string{"RUN", "complete", "check", "Open findings: 2 (2 medium)", "suppressed: 0", "Baseline corp-sso: run 2"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)

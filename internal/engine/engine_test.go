@@ -214,8 +214,9 @@ func TestPanicIsAFailedRun(t *testing.T) {
 	h := newHarness(t, demo.ScenarioHealthy)
 	h.run()
 	h.eng.auditFunc = func(context.Context, *config.Config, audit.Options) (*audit.Result, error) {
-		var m map[string]int
-		m["boom"]++ // a nil-map write: a real runtime panic
+		var empty []int
+		i := len(empty) + 1
+		empty[i]++ // an index out of range: a real runtime panic
 		return nil, nil
 	}
 	_, err := h.eng.RunOnce(context.Background(), h.cfg, TriggerSchedule, nil)
