@@ -129,3 +129,11 @@ func unwrapPathError(err error) error {
 	}
 	return err
 }
+
+// ReadCABundle reads a CA bundle named by a ca_file key the way every
+// file of the configuration is read: a regular file only, without
+// blocking, at most MaxCertificateFileSize bytes.
+func ReadCABundle(path string) ([]byte, error) {
+	f, err := readRegularFile("CA bundle", path, MaxCertificateFileSize, nil)
+	return f.data, err
+}

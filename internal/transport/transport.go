@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"time"
+
+	"github.com/driftd/driftd/internal/config"
 )
 
 // New returns an *http.Transport that trusts the system roots and, when
@@ -30,9 +31,9 @@ func TLSConfig(caFile string) (*tls.Config, error) {
 		pool = x509.NewCertPool()
 	}
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pem, err := config.ReadCABundle(caFile)
 		if err != nil {
-			return nil, fmt.Errorf("reading CA bundle %s: %w", caFile, err)
+			return nil, err
 		}
 		if !pool.AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", caFile)
