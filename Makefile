@@ -4,7 +4,20 @@ BIN      ?= bin/driftd
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build demo test vet fmt-check bench install clean
+# staticcheck, pinned; installed into GOPATH/bin from the module proxy
+# when missing.
+STATICCHECK_VERSION ?= v0.8.2
+STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
+
+# Fuzz targets as package:Target. `make test` fuzzes each for FUZZTIME
+# beyond its committed seeds (which every plain `go test` runs);
+# `make fuzz` for longer.
+FUZZ_TARGETS := ./internal/config:FuzzParseDuration ./internal/config:FuzzParse \
+	./internal/source/entra:FuzzGraphDecoding ./internal/source/cloudflare:FuzzCloudflareDecoding \
+	./report:FuzzTextWriters ./notify/slack:FuzzRender
+FUZZTIME ?= 3s
+
+.PHONY: all build demo test vet fmt-check staticcheck fuzz fuzz-short bench install clean
 
 all: build
 
@@ -15,9 +28,27 @@ build:
 demo: build
 	./$(BIN) demo
 
-# What CI runs.
-test: fmt-check vet
-	$(GO) test -race -count=1 ./...
+# What CI runs: formatting, vet, staticcheck, every test with the race
+# detector (hostile servers and the fault campaign included), then a
+# short fuzz of every target.
+test: fmt-check vet staticcheck
+	$(GO) test -race -count=1 -timeout 30m ./...
+	$(MAKE) --no-print-directory fuzz-short
+
+staticcheck:
+	@test -x '$(STATICCHECK)' && '$(STATICCHECK)' -version | grep -q '$(STATICCHECK_VERSION:v%=%)' || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	'$(STATICCHECK)' ./...
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+
+# Every fuzz target for FUZZTIME each (default here: 3s; try FUZZTIME=5m).
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 vet:
 	$(GO) vet ./...
