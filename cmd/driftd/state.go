@@ -21,14 +21,23 @@ import (
 
 // openStore loads the config (for [daemon] state_dir) and opens the store
 // read-only: these commands never call an API, never create or migrate the
-// database, and work beside a running daemon. (baseline approve's one
-// write goes through a read-write connection of its own.)
+// database, and work beside a running daemon.
 func openStore(ctx context.Context, configPath string) (*config.Config, *store.Store, error) {
+	return openStoreWith(ctx, configPath, store.OpenReadOnly)
+}
+
+// openStoreWritable is openStore for the one history command that writes
+// (baseline approve): SQLite's locking lets it run beside the daemon.
+func openStoreWritable(ctx context.Context, configPath string) (*config.Config, *store.Store, error) {
+	return openStoreWith(ctx, configPath, store.Open)
+}
+
+func openStoreWith(ctx context.Context, configPath string, open func(context.Context, string) (*store.Store, error)) (*config.Config, *store.Store, error) {
 	cfg, err := config.LoadForState(configPath)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := store.OpenReadOnly(ctx, cfg.Daemon.StateDir)
+	st, err := open(ctx, cfg.Daemon.StateDir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -258,7 +267,7 @@ func cmdBaseline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	_, st, err := openStore(ctx, *configPath)
+	_, st, err := openStoreWritable(ctx, *configPath)
 	if err != nil {
 		return err
 	}

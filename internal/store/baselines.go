@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/driftd/driftd/internal/snapshot"
@@ -26,12 +25,7 @@ type Baseline struct {
 // approval is written through a read-write connection of its own.
 func (s *Store) ApproveBaseline(ctx context.Context, runID int64, integrations []string, at time.Time) error {
 	if s.readOnly {
-		w, err := Open(ctx, filepath.Dir(s.path))
-		if err != nil {
-			return err
-		}
-		defer w.Close()
-		return w.ApproveBaseline(ctx, runID, integrations, at)
+		return errors.New("the state database is open read-only")
 	}
 	snap, err := s.Snapshot(ctx, runID)
 	if err != nil {
