@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -124,6 +125,10 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithTimeout(req.Context(), g.timeout)
 	out := req.Clone(ctx)
 	out.Header.Del("Referer")
+	if err := detachBody(out); err != nil {
+		cancel()
+		return nil, err
+	}
 	resp, err := g.base.RoundTrip(out)
 	if err != nil {
 		cancel()
@@ -141,6 +146,29 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = &limitedBody{rc: resp.Body, left: MaxResponseBytes, done: cancel}
 	return resp, nil
+}
+
+// detachBody gives the request a private copy of its body. An SDK retry
+// handler rewinds and resends the body it passed in, while the HTTP/2
+// transport may still be reading it for the attempt before (a server can
+// answer 429 before it has read the upload): with a copy per attempt the
+// two never share a reader. driftd's request bodies are small.
+func detachBody(req *http.Request) error {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, MaxResponseBytes+1))
+	_ = req.Body.Close()
+	if err != nil {
+		return fmt.Errorf("reading the request body: %w", err)
+	}
+	if len(body) > MaxResponseBytes {
+		return fmt.Errorf("request body larger than %d MiB", MaxResponseBytes>>20)
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	req.ContentLength = int64(len(body))
+	return nil
 }
 
 // closeBody closes a request body that will not be sent, as a

@@ -179,3 +179,28 @@ func TestOrigin(t *testing.T) {
 		t.Error("a relative URL has no origin")
 	}
 }
+
+// The body a caller passed in is copied: rewinding it (as an SDK retry
+// handler does) while the transport still sends the copy is safe, and a
+// same-origin 307 resends it whole.
+func TestRequestBodyIsCopiedAndResent(t *testing.T) {
+	var bodies []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies = append(bodies, string(b))
+		if r.URL.Path == "/first" {
+			http.Redirect(w, r, "/second", http.StatusTemporaryRedirect)
+		}
+	}))
+	defer srv.Close()
+	payload := strings.NewReader(`{"requests":[]}`)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/first", payload)
+	resp, err := guardedClient(t, srv).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(bodies) != 2 || bodies[0] != `{"requests":[]}` || bodies[1] != bodies[0] {
+		t.Fatalf("bodies received: %q", bodies)
+	}
+}
