@@ -72,17 +72,33 @@ func New(cfg config.Cloudflare, counter *apicount.Counter) (*Source, error) {
 // concurrently; failures become gaps.
 func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 	var (
-		wg sync.WaitGroup
-		mu sync.Mutex
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		panics []any
 	)
 	gap := func(what snapshot.DataKind, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		snap.Gaps = append(snap.Gaps, snapshot.Gap{Side: snapshot.SideCloudflare, What: what, Error: s.describe(err)})
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	// spawn runs read concurrently. A panic is carried back and raised
+	// again in Read's own goroutine, where the audit recovers it into a
+	// failed run; in a goroutine of its own it would end the process.
+	spawn := func(read func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					mu.Lock()
+					panics = append(panics, r)
+					mu.Unlock()
+				}
+			}()
+			read()
+		}()
+	}
+	spawn(func() {
 		idps, err := s.identityProviders(ctx)
 		if err != nil {
 			gap(snapshot.CloudflareIdPs, err)
@@ -91,13 +107,11 @@ func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 		mu.Lock()
 		snap.IdentityProviders = idps
 		mu.Unlock()
-	}()
+	})
 	if s.teamDomain != "" {
 		snap.AuthDomain = s.teamDomain
 	} else {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		spawn(func() {
 			domain, err := s.authDomain(ctx)
 			if err != nil {
 				gap(snapshot.CloudflareOrg, fmt.Errorf("reading the Zero Trust organization: %w", err))
@@ -106,9 +120,12 @@ func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 			mu.Lock()
 			snap.AuthDomain = domain
 			mu.Unlock()
-		}()
+		})
 	}
 	wg.Wait()
+	if len(panics) > 0 {
+		panic(panics[0])
+	}
 }
 
 // maxPages bounds the identity-provider pages driftd asks for: an
