@@ -81,19 +81,22 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Result, error)
 	started := now().UTC()
 	snap := newSnapshot(cfg, selected, started)
 
-	// The two sides are independent: read them concurrently, each into
-	// its own copy, then merge. A panic in a reader must not take the
-	// process down (the daemon would crash-loop): it fails the run.
-	cfSnap := *snap
-	cfSnap.Gaps = nil
+	// The two sides are independent: read them concurrently. Each source
+	// returns what it read; only this goroutine writes the snapshot. A
+	// panic in a reader must not take the process down (the daemon would
+	// crash-loop): it fails the run.
+	targets := make([]entra.Target, len(snap.Integrations))
+	for i, in := range snap.Integrations {
+		targets[i] = entra.Target{Name: in.Name, EntraAppID: in.EntraAppID, SCIMAppID: in.SCIMAppID}
+	}
 	var (
-		wg       sync.WaitGroup
-		panicsMu sync.Mutex
-		panics   []string
+		wg        sync.WaitGroup
+		panicsMu  sync.Mutex
+		panics    []string
+		entraRead entra.Result
+		cfRead    cloudflare.Result
 	)
-	read := func(side snapshot.Side, into *snapshot.Snapshot, source interface {
-		Read(context.Context, *snapshot.Snapshot)
-	}) {
+	read := func(side snapshot.Side, do func(context.Context)) {
 		defer wg.Done()
 		defer func() {
 			if r := recover(); r != nil {
@@ -107,19 +110,17 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Result, error)
 		if opts.beforeRead != nil {
 			opts.beforeRead(side)
 		}
-		source.Read(ctx, into)
+		do(ctx)
 	}
 	wg.Add(2)
-	go read(snapshot.SideEntra, snap, entraSource)
-	go read(snapshot.SideCloudflare, &cfSnap, cfSource)
+	go read(snapshot.SideEntra, func(ctx context.Context) { entraRead = entraSource.Read(ctx, targets) })
+	go read(snapshot.SideCloudflare, func(ctx context.Context) { cfRead = cfSource.Read(ctx) })
 	wg.Wait()
 	if len(panics) > 0 {
 		sort.Strings(panics)
 		return nil, errors.New(secrets.String(strings.Join(panics, "; ")))
 	}
-	snap.IdentityProviders = cfSnap.IdentityProviders
-	snap.AuthDomain = cfSnap.AuthDomain
-	snap.Gaps = append(snap.Gaps, cfSnap.Gaps...)
+	assemble(snap, entraRead, cfRead)
 	// One place scrubs every source's error text of every configured
 	// secret, before the gap reaches a report, the store or a log.
 	for i := range snap.Gaps {
@@ -187,6 +188,21 @@ func newSnapshot(cfg *config.Config, integrations []config.Integration, at time.
 		})
 	}
 	return snap
+}
+
+// assemble puts what the two sources read into snap.
+func assemble(snap *snapshot.Snapshot, e entra.Result, cf cloudflare.Result) {
+	snap.GraphServicePrincipalID, snap.GraphPermissions = e.GraphServicePrincipalID, e.GraphPermissions
+	for i := range snap.Integrations {
+		in, got := &snap.Integrations[i], e.Integrations[i]
+		in.Application = got.Application
+		in.ServicePrincipal = got.ServicePrincipal
+		in.ServicePrincipalMissing = got.ServicePrincipalMissing
+		in.PermissionGrants = got.PermissionGrants
+		in.Provisioning = got.Provisioning
+	}
+	snap.IdentityProviders, snap.AuthDomain = cf.IdentityProviders, cf.AuthDomain
+	snap.Gaps = append(append(snap.Gaps, e.Gaps...), cf.Gaps...)
 }
 
 func sortGaps(gaps []snapshot.Gap) {

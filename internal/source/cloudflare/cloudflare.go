@@ -67,19 +67,27 @@ func New(cfg config.Cloudflare, counter *apicount.Counter) (*Source, error) {
 	}, nil
 }
 
-// Read fills the Cloudflare part of snap: every identity provider of the
+// Result is what one Read observed of the account.
+type Result struct {
+	IdentityProviders []snapshot.IdentityProvider
+	AuthDomain        string
+	Gaps              []snapshot.Gap
+}
+
+// Read reads the Cloudflare side: every identity provider of the
 // account and, unless configured, the team domain. The two reads run
 // concurrently; failures become gaps.
-func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
+func (s *Source) Read(ctx context.Context) Result {
 	var (
 		wg     sync.WaitGroup
 		mu     sync.Mutex
 		panics []any
+		res    Result
 	)
 	gap := func(what snapshot.DataKind, err error) {
 		mu.Lock()
 		defer mu.Unlock()
-		snap.Gaps = append(snap.Gaps, snapshot.Gap{Side: snapshot.SideCloudflare, What: what, Error: s.describe(err)})
+		res.Gaps = append(res.Gaps, snapshot.Gap{Side: snapshot.SideCloudflare, What: what, Error: s.describe(err)})
 	}
 	// spawn runs read concurrently. A panic is carried back and raised
 	// again in Read's own goroutine, where the audit recovers it into a
@@ -105,11 +113,11 @@ func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 			return
 		}
 		mu.Lock()
-		snap.IdentityProviders = idps
+		res.IdentityProviders = idps
 		mu.Unlock()
 	})
 	if s.teamDomain != "" {
-		snap.AuthDomain = s.teamDomain
+		res.AuthDomain = s.teamDomain
 	} else {
 		spawn(func() {
 			domain, err := s.authDomain(ctx)
@@ -118,7 +126,7 @@ func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 				return
 			}
 			mu.Lock()
-			snap.AuthDomain = domain
+			res.AuthDomain = domain
 			mu.Unlock()
 		})
 	}
@@ -126,6 +134,7 @@ func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 	if len(panics) > 0 {
 		panic(panics[0])
 	}
+	return res
 }
 
 // maxPages bounds the identity-provider pages driftd asks for: an

@@ -35,15 +35,44 @@ var (
 	jobSelect              = []string{"id", "templateId", "status"}
 )
 
-// Read fills the Entra part of snap for every integration in it. The
+// Target names what to read for one integration.
+type Target struct {
+	Name       string // the integration, for gaps
+	EntraAppID string
+	SCIMAppID  string // "" when the integration has no SCIM app
+}
+
+// IntegrationData is what Read observed of one integration's Entra side.
+// A field is nil when it could not be read (a gap says why).
+type IntegrationData struct {
+	Application      *snapshot.Application
+	ServicePrincipal *snapshot.ServicePrincipal
+	// ServicePrincipalMissing: the app has no enterprise application (a
+	// 404, not a failed read), so nothing can have been consented.
+	ServicePrincipalMissing bool
+	PermissionGrants        []snapshot.PermissionGrant
+	Provisioning            *snapshot.Provisioning
+}
+
+// Result is what one Read observed: the tenant-wide permission catalog,
+// one IntegrationData per target (in the targets' order), and the gaps.
+type Result struct {
+	GraphServicePrincipalID string
+	GraphPermissions        map[string]string
+	Integrations            []IntegrationData
+	Gaps                    []snapshot.Gap
+}
+
+// Read reads the Entra side of every target. The
 // independent reads go out together as JSON batches, in three rounds
 // (objects by appId; their grants and provisioning jobs; the jobs'
 // schemas), so a run costs a handful of requests whatever the number of
 // integrations. Every failure, including an answer that is not what Graph
 // documents, becomes a gap in snap, never an error and never "none".
-func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
+func (s *Source) Read(ctx context.Context, targets []Target) Result {
+	res := Result{Integrations: make([]IntegrationData, len(targets))}
 	gap := func(integration string, what snapshot.DataKind, err error) {
-		snap.Gaps = append(snap.Gaps, snapshot.Gap{Integration: integration, Side: snapshot.SideEntra, What: what, Error: describe(err)})
+		res.Gaps = append(res.Gaps, snapshot.Gap{Integration: integration, Side: snapshot.SideEntra, What: what, Error: describe(err)})
 	}
 
 	// Round 1: the Microsoft Graph permission catalog, and per
@@ -51,13 +80,13 @@ func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 	graphSP := s.servicePrincipalGet(ctx, MicrosoftGraphAppID, graphSPSelect)
 	round := []*graphGet{graphSP}
 	type reads struct{ app, sp, scimSP, grants, jobs *graphGet }
-	per := make([]reads, len(snap.Integrations))
-	for i, in := range snap.Integrations {
-		per[i].app = s.applicationGet(ctx, in.EntraAppID)
-		per[i].sp = s.servicePrincipalGet(ctx, in.EntraAppID, servicePrincipalSelect)
+	per := make([]reads, len(targets))
+	for i, t := range targets {
+		per[i].app = s.applicationGet(ctx, t.EntraAppID)
+		per[i].sp = s.servicePrincipalGet(ctx, t.EntraAppID, servicePrincipalSelect)
 		round = append(round, per[i].app, per[i].sp)
-		if in.SCIMAppID != "" {
-			per[i].scimSP = s.servicePrincipalGet(ctx, in.SCIMAppID, servicePrincipalSelect)
+		if t.SCIMAppID != "" {
+			per[i].scimSP = s.servicePrincipalGet(ctx, t.SCIMAppID, servicePrincipalSelect)
 			round = append(round, per[i].scimSP)
 		}
 	}
@@ -68,23 +97,23 @@ func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 	} else if id, perms, err := graphPermissions(graphSP.body); err != nil {
 		gap("", snapshot.EntraGraphPermissions, fmt.Errorf("reading the Microsoft Graph service principal: %w", err))
 	} else {
-		snap.GraphServicePrincipalID, snap.GraphPermissions = id, perms
+		res.GraphServicePrincipalID, res.GraphPermissions = id, perms
 	}
 
 	// Round 2: grants of each service principal, jobs of each SCIM app.
 	round = nil
-	for i := range snap.Integrations {
-		in := &snap.Integrations[i]
+	for i, t := range targets {
+		in := &res.Integrations[i]
 		r := &per[i]
 		switch {
 		case r.app.err != nil && statusOf(r.app.err) == 404:
-			gap(in.Name, snapshot.EntraApplication, fmt.Errorf("no app registration with Application (client) ID %s in this tenant (deleted, or entra_app_id is wrong)", in.EntraAppID))
+			gap(t.Name, snapshot.EntraApplication, fmt.Errorf("no app registration with Application (client) ID %s in this tenant (deleted, or entra_app_id is wrong)", t.EntraAppID))
 		case r.app.err != nil:
-			gap(in.Name, snapshot.EntraApplication, fmt.Errorf("reading app registration %s: %w", in.EntraAppID, r.app.err))
+			gap(t.Name, snapshot.EntraApplication, fmt.Errorf("reading app registration %s: %w", t.EntraAppID, r.app.err))
 		default:
 			app, err := application(r.app.body)
 			if err != nil {
-				gap(in.Name, snapshot.EntraApplication, fmt.Errorf("reading app registration %s: %w", in.EntraAppID, err))
+				gap(t.Name, snapshot.EntraApplication, fmt.Errorf("reading app registration %s: %w", t.EntraAppID, err))
 			} else {
 				in.Application = app
 			}
@@ -100,9 +129,9 @@ func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 			in.ServicePrincipalMissing = true
 			in.PermissionGrants = []snapshot.PermissionGrant{}
 		case spErr != nil:
-			err := fmt.Errorf("reading the service principal of %s: %w", in.EntraAppID, spErr)
-			gap(in.Name, snapshot.EntraServicePrincipal, err)
-			gap(in.Name, snapshot.EntraPermissionGrants, err)
+			err := fmt.Errorf("reading the service principal of %s: %w", t.EntraAppID, spErr)
+			gap(t.Name, snapshot.EntraServicePrincipal, err)
+			gap(t.Name, snapshot.EntraPermissionGrants, err)
 		default:
 			in.ServicePrincipal = sp
 			r.grants = s.grantsGet(ctx, sp.ID)
@@ -118,9 +147,9 @@ func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 		}
 		switch {
 		case r.scimSP.err != nil && statusOf(r.scimSP.err) == 404:
-			gap(in.Name, snapshot.EntraProvisioning, fmt.Errorf("no enterprise application with Application ID %s in this tenant (deleted, or scim_app_id is wrong)", in.SCIMAppID))
+			gap(t.Name, snapshot.EntraProvisioning, fmt.Errorf("no enterprise application with Application ID %s in this tenant (deleted, or scim_app_id is wrong)", t.SCIMAppID))
 		case scimErr != nil:
-			gap(in.Name, snapshot.EntraProvisioning, fmt.Errorf("reading the service principal of %s: %w", in.SCIMAppID, scimErr))
+			gap(t.Name, snapshot.EntraProvisioning, fmt.Errorf("reading the service principal of %s: %w", t.SCIMAppID, scimErr))
 		default:
 			in.Provisioning = &snapshot.Provisioning{ServicePrincipalID: scimSP.ID, DisplayName: scimSP.DisplayName, Jobs: []snapshot.SyncJob{}}
 			r.jobs = s.jobsGet(ctx, scimSP.ID)
@@ -137,13 +166,13 @@ func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 		get         *graphGet
 	}
 	var schemas []schemaRead
-	for i := range snap.Integrations {
-		in := &snap.Integrations[i]
+	for i, t := range targets {
+		in := &res.Integrations[i]
 		r := &per[i]
 		if r.grants != nil {
 			grants, err := s.grantPages(ctx, r.grants)
 			if err != nil {
-				gap(in.Name, snapshot.EntraPermissionGrants, fmt.Errorf("reading delegated permission grants: %w", err))
+				gap(t.Name, snapshot.EntraPermissionGrants, fmt.Errorf("reading delegated permission grants: %w", err))
 			} else {
 				in.PermissionGrants = grants
 			}
@@ -153,7 +182,7 @@ func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 		}
 		jobs, err := s.jobPages(ctx, r.jobs)
 		if err != nil {
-			gap(in.Name, snapshot.EntraProvisioning, fmt.Errorf("reading synchronization jobs: %w", err))
+			gap(t.Name, snapshot.EntraProvisioning, fmt.Errorf("reading synchronization jobs: %w", err))
 			in.Provisioning = nil
 			continue
 		}
@@ -167,7 +196,7 @@ func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 	s.getAll(ctx, round)
 	failed := map[int]error{}
 	for _, sr := range schemas {
-		prov := snap.Integrations[sr.integration].Provisioning
+		prov := res.Integrations[sr.integration].Provisioning
 		if prov == nil {
 			continue
 		}
@@ -180,9 +209,10 @@ func (s *Source) Read(ctx context.Context, snap *snapshot.Snapshot) {
 		}
 	}
 	for i, err := range failed {
-		gap(snap.Integrations[i].Name, snapshot.EntraProvisioning, err)
-		snap.Integrations[i].Provisioning = nil
+		gap(targets[i].Name, snapshot.EntraProvisioning, err)
+		res.Integrations[i].Provisioning = nil
 	}
+	return res
 }
 
 func (s *Source) servicePrincipalGet(ctx context.Context, appID string, sel []string) *graphGet {
