@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	// The pure-Go SQLite driver: nothing to install, no cgo.
@@ -313,15 +312,20 @@ func migrations() []string {
 	}
 }
 
-func (s *Store) migrate(ctx context.Context) error {
+func (s *Store) migrate(ctx context.Context) error { return s.migrateTo(ctx, migrations()) }
+
+// migrateTo applies the migrations in all that the database lacks. Each
+// migration is one SQL script, executed whole: SQLite parses it statement
+// by statement, so a ';' inside a string literal or a trigger body is
+// never mistaken for the end of a statement.
+func (s *Store) migrateTo(ctx context.Context, all []string) error {
 	version, err := s.schemaVersion(ctx, s.db)
 	if err != nil {
 		return err
 	}
-	if err := checkVersion(s.path, version); err != nil {
+	if err := checkVersionOf(s.path, version, len(all)); err != nil {
 		return err
 	}
-	all := migrations()
 	if version == len(all) {
 		return nil
 	}
@@ -333,17 +337,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := checkVersion(s.path, version); err != nil {
+		if err := checkVersionOf(s.path, version, len(all)); err != nil {
 			return err
 		}
 		for v := version; v < len(all); v++ {
-			for _, stmt := range strings.Split(all[v], ";\n") {
-				if strings.TrimSpace(stmt) == "" {
-					continue
-				}
-				if _, err := tx.ExecContext(ctx, stmt); err != nil {
-					return fmt.Errorf("applying schema migration %d: %w", v+1, err)
-				}
+			if _, err := tx.ExecContext(ctx, all[v]); err != nil {
+				return fmt.Errorf("applying schema migration %d: %w", v+1, err)
 			}
 		}
 		// PRAGMA takes no bind parameters; the number is ours.
@@ -364,7 +363,12 @@ func (s *Store) schemaVersion(ctx context.Context, q interface {
 
 // checkVersion refuses a database written by a newer driftd.
 func checkVersion(path string, version int) error {
-	if known := len(migrations()); version > known {
+	return checkVersionOf(path, version, len(migrations()))
+}
+
+// checkVersionOf refuses a database past the known number of migrations.
+func checkVersionOf(path string, version, known int) error {
+	if version > known {
 		return fmt.Errorf("%s has schema version %d but this driftd knows %d: upgrade driftd", path, version, known)
 	}
 	return nil
