@@ -14,6 +14,7 @@ import (
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/demo"
 	"github.com/driftd/driftd/internal/sim"
+	"github.com/driftd/driftd/internal/simtest"
 	"github.com/driftd/driftd/report"
 )
 
@@ -21,19 +22,8 @@ import (
 // for it, exactly as `driftd demo` does.
 func startSim(t *testing.T, scenario string, opts sim.Options) (*demo.Environment, *config.Config) {
 	t.Helper()
-	// cloudflare.NewClient would obey these; driftd must not.
-	t.Setenv("CLOUDFLARE_BASE_URL", "https://cloudflare-env.invalid/")
-	t.Setenv("CLOUDFLARE_API_TOKEN", "from-the-environment")
-	env, err := demo.Start(t.TempDir(), scenario, time.Now(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(env.Close)
-	cfg, err := config.Load(env.ConfigPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return env, cfg
+	env := simtest.Start(t, scenario, opts)
+	return env, simtest.Config(t, env)
 }
 
 func runAudit(t *testing.T, cfg *config.Config) *report.Report {

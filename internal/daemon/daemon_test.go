@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -17,29 +16,13 @@ import (
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/demo"
 	"github.com/driftd/driftd/internal/dispatch"
+	"github.com/driftd/driftd/internal/logtest"
 	"github.com/driftd/driftd/internal/sim"
+	"github.com/driftd/driftd/internal/simtest"
 	"github.com/driftd/driftd/internal/store"
 	"github.com/driftd/driftd/notify/slack"
 	"github.com/driftd/driftd/notify/slack/slacktest"
 )
-
-// syncBuffer is a log sink safe for the daemon's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // notifySocket listens where $NOTIFY_SOCKET points, as systemd does, and
 // collects the states the daemon sends.
@@ -84,7 +67,7 @@ type fixture struct {
 	env        *demo.Environment
 	configPath string
 	stateDir   string
-	logs       *syncBuffer
+	logs       *logtest.Buffer
 	reload     chan struct{}
 	cancel     context.CancelFunc
 	done       chan error
@@ -119,13 +102,8 @@ func startDaemon(t *testing.T, opts sim.Options, schedule, listen string) *fixtu
 // with [[notify.slack]] routes in extra, it notifies through them.
 func startDaemonWith(t *testing.T, opts sim.Options, schedule, listen, extra string) *fixture {
 	t.Helper()
-	t.Setenv("CLOUDFLARE_BASE_URL", "https://cloudflare-env.invalid/")
-	env, err := demo.Start(t.TempDir(), demo.ScenarioDrifted, time.Now(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(env.Close)
-	f := &fixture{t: t, env: env, configPath: env.ConfigPath, stateDir: t.TempDir(), logs: &syncBuffer{}, reload: make(chan struct{}, 1), done: make(chan error, 1)}
+	env := simtest.Start(t, demo.ScenarioDrifted, opts)
+	f := &fixture{t: t, env: env, configPath: env.ConfigPath, stateDir: t.TempDir(), logs: &logtest.Buffer{}, reload: make(chan struct{}, 1), done: make(chan error, 1)}
 	base, err := os.ReadFile(env.ConfigPath)
 	if err != nil {
 		t.Fatal(err)
@@ -318,7 +296,7 @@ func TestSecondDaemonOnOneStateDirectoryFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = New(context.Background(), Options{ConfigPath: f.configPath, Config: cfg, LogOutput: &syncBuffer{}})
+	_, err = New(context.Background(), Options{ConfigPath: f.configPath, Config: cfg, LogOutput: &logtest.Buffer{}})
 	want := fmt.Sprintf("another driftd run (PID %d) is using %s", os.Getpid(), f.stateDir)
 	if err == nil || err.Error() != want {
 		t.Fatalf("second daemon: %v, want %q", err, want)
@@ -326,7 +304,7 @@ func TestSecondDaemonOnOneStateDirectoryFails(t *testing.T) {
 
 	// Once the first one stopped, the directory is free again.
 	f.stop(30 * time.Second)
-	d, err := New(context.Background(), Options{ConfigPath: f.configPath, Config: cfg, LogOutput: &syncBuffer{}})
+	d, err := New(context.Background(), Options{ConfigPath: f.configPath, Config: cfg, LogOutput: &logtest.Buffer{}})
 	if err != nil {
 		t.Fatalf("after the first daemon stopped: %v", err)
 	}

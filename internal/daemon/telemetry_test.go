@@ -14,7 +14,9 @@ import (
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/demo"
 	"github.com/driftd/driftd/internal/dispatch"
+	"github.com/driftd/driftd/internal/logtest"
 	"github.com/driftd/driftd/internal/sim"
+	"github.com/driftd/driftd/internal/simtest"
 	"github.com/driftd/driftd/internal/store"
 	"github.com/driftd/driftd/internal/telemetry"
 	"github.com/driftd/driftd/internal/telemetry/otlptest"
@@ -27,12 +29,7 @@ import (
 // (or a few seconds passed), then stops it and flushes telemetry.
 func runWithTelemetry(t *testing.T, extra string) (logs string, stateDir string) {
 	t.Helper()
-	t.Setenv("CLOUDFLARE_BASE_URL", "https://cloudflare-env.invalid/")
-	env, err := demo.Start(t.TempDir(), demo.ScenarioDrifted, time.Now(), sim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer env.Close()
+	env := simtest.Start(t, demo.ScenarioDrifted, sim.Options{})
 	stateDir = t.TempDir()
 	f, err := os.OpenFile(env.ConfigPath, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -44,7 +41,7 @@ func runWithTelemetry(t *testing.T, extra string) (logs string, stateDir string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf := &syncBuffer{}
+	buf := &logtest.Buffer{}
 	tel, err := telemetry.Setup(context.Background(), cfg.Telemetry, "test", NewLogger(buf, cfg.Daemon))
 	if err != nil {
 		t.Fatal(err)

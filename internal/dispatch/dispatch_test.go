@@ -1,47 +1,26 @@
 package dispatch
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/driftd/driftd/checks"
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/logtest"
 	"github.com/driftd/driftd/internal/store"
+	"github.com/driftd/driftd/internal/storetest"
 	"github.com/driftd/driftd/notify"
 	"github.com/driftd/driftd/notify/slack"
 	"github.com/driftd/driftd/notify/slack/slacktest"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func setup(t *testing.T, token string) (*store.Store, *slacktest.Server, *Dispatcher, *lockedBuffer) {
+func setup(t *testing.T, token string) (*store.Store, *slacktest.Server, *Dispatcher, *logtest.Buffer) {
 	t.Helper()
-	st, err := store.Open(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	srv := slacktest.NewServer(t)
 	route := config.SlackRoute{Name: "security", Token: config.NewSecret(token), Channel: slacktest.DefaultChannel, APIURL: srv.URL(), Severity: checks.Medium}
 	payloads := slack.Render(notify.Batch{Kind: notify.KindTest, Route: "security", RunAt: time.Now()}, route)
@@ -53,7 +32,7 @@ func setup(t *testing.T, token string) (*store.Store, *slacktest.Server, *Dispat
 	if err := st.Enqueue(context.Background(), time.Now(), items); err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
+	logs := &logtest.Buffer{}
 	d := &Dispatcher{Store: st, Senders: map[string]Sender{"security": slack.New(route, nil)}, Logger: slog.New(slog.NewTextHandler(logs, nil))}
 	return st, srv, d, logs
 }

@@ -9,7 +9,9 @@ import (
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/demo"
 	"github.com/driftd/driftd/internal/sim"
+	"github.com/driftd/driftd/internal/simtest"
 	"github.com/driftd/driftd/internal/store"
+	"github.com/driftd/driftd/internal/storetest"
 )
 
 type harness struct {
@@ -23,22 +25,10 @@ type harness struct {
 
 func newHarness(t *testing.T, scenario string) *harness {
 	t.Helper()
-	t.Setenv("CLOUDFLARE_BASE_URL", "https://cloudflare-env.invalid/")
 	now := time.Now()
-	env, err := demo.Start(t.TempDir(), scenario, now, sim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(env.Close)
-	cfg, err := config.Load(env.ConfigPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	env := simtest.Start(t, scenario, sim.Options{})
+	cfg := simtest.Config(t, env)
+	st := storetest.Open(t)
 	return &harness{t: t, env: env, cfg: cfg, store: st, eng: &Engine{Store: st}, now: now}
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/driftd/driftd/checks"
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/logtest"
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/telemetry/otlptest"
 )
@@ -31,28 +32,7 @@ const canary = "canary-7d1f0c2e-secret-header-value"
 
 const version = "1.2.3-test"
 
-// syncBuffer collects log output from concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func newLogger() (*slog.Logger, *syncBuffer) {
-	buf := &syncBuffer{}
-	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
-}
+func newLogger() (*slog.Logger, *logtest.Buffer) { return logtest.Logger() }
 
 // clearEnv removes every OTEL_* variable that could steer the exporters,
 // restoring them when the test ends.
