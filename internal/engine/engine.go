@@ -1,6 +1,7 @@
-// Package engine runs one audit and records it: approved baselines in,
-// audit, finding lifecycle out. `driftd run` calls it on a schedule and
-// `driftd check --state-dir` once.
+// Package engine runs one audit and, with a store, records it: approved
+// baselines in, audit, finding lifecycle out. `driftd run` calls it on a
+// schedule, `driftd check` and `driftd demo` once (check records only with
+// --state-dir).
 package engine
 
 import (
@@ -34,8 +35,10 @@ const (
 // itself was cancelled (shutdown): what was observed is never dropped.
 const persistTimeout = 30 * time.Second
 
-// Engine runs audits against a store.
+// Engine runs audits. Everything but the audit itself is optional.
 type Engine struct {
+	// Store, when set, records every run and supplies the approved
+	// baselines; nil: nothing is recorded, and there is no DRIFT-001.
 	Store  *store.Store
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -84,16 +87,24 @@ func (e *Engine) RunOnce(ctx context.Context, cfg *config.Config, trigger string
 	ctx, span := e.Telemetry.Tracer().Start(ctx, "driftd.run", trace.WithAttributes(attribute.String("driftd.trigger", trigger)))
 	defer span.End()
 
-	baselines, err := e.Store.Baselines(ctx)
-	if err != nil {
-		return Outcome{}, err
-	}
 	approved := map[string]*snapshot.Snapshot{}
-	for name, b := range baselines {
-		approved[name] = b.Snapshot
+	if e.Store != nil {
+		baselines, err := e.Store.Baselines(ctx)
+		if err != nil {
+			return Outcome{}, err
+		}
+		for name, b := range baselines {
+			approved[name] = b.Snapshot
+		}
 	}
 
 	res, runErr := e.audit(ctx, cfg, audit.Options{Integrations: integrations, Now: now, Logger: logger, Baselines: approved, Telemetry: e.Telemetry})
+	if e.Store == nil {
+		if runErr != nil {
+			span.SetStatus(codes.Error, "run failed")
+		}
+		return Outcome{Result: res}, runErr
+	}
 	rec := store.RunRecord{StartedAt: started, FinishedAt: now().UTC(), Trigger: trigger, Integrations: names}
 	if e.Render != nil && len(cfg.Notify.Slack) > 0 {
 		rec.Plan = notifyplan.New(notifyplan.Options{

@@ -221,3 +221,23 @@ func TestPanicIsAFailedRun(t *testing.T) {
 		t.Errorf("want a recorded failed run, got %+v", runs)
 	}
 }
+
+// Without a store the engine audits and records nothing: what `driftd
+// check` without --state-dir and `driftd demo` run.
+func TestRunWithoutAStore(t *testing.T) {
+	h := newHarness(t, demo.ScenarioDrifted)
+	eng := &Engine{}
+	out, err := eng.RunOnce(context.Background(), h.cfg, TriggerCheck, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Result == nil || len(out.Result.Report.Findings) == 0 || out.Recorded.Run.ID != 0 {
+		t.Fatalf("outcome %+v: want a report with findings and no recorded run", out)
+	}
+	if runs, err := h.store.Runs(context.Background(), 10); err != nil || len(runs) != 0 {
+		t.Fatalf("runs %v, %v: nothing should be recorded", runs, err)
+	}
+	if _, err := eng.RunOnce(context.Background(), h.cfg, TriggerCheck, []string{"nope"}); err == nil {
+		t.Fatal("an unknown integration was accepted")
+	}
+}
