@@ -2,11 +2,10 @@ package checks
 
 import (
 	"fmt"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/driftd/driftd/internal/snapshot"
+	"github.com/driftd/driftd/internal/watch"
 )
 
 // FindIdentityProvider returns the Cloudflare identity provider of the
@@ -102,38 +101,16 @@ func idpMatchesEntra() Check {
 	return c
 }
 
-// setting is one baseline comparison: the IdP's value and the approved
-// one, rendered for the report, and whether they are equal.
-type setting struct {
-	name, expected, actual string
-	equal                  bool
-}
-
-func boolSetting(name string, want *bool, got *bool) (setting, bool) {
-	if want == nil {
-		return setting{}, false
+// baselineDescription lists the settings of g that a baseline can pin,
+// from the table, so the catalog never lags behind what is checked.
+func baselineDescription(g watch.Group) string {
+	var names []string
+	for _, s := range watch.InGroup(g) {
+		if s.BaselineKey != "" {
+			names = append(names, fmt.Sprintf("%s (%s)", s.Label, s.BaselineKey))
+		}
 	}
-	g := got != nil && *got // the API omits false booleans
-	return setting{name: name, expected: strconv.FormatBool(*want), actual: strconv.FormatBool(g), equal: g == *want}, true
-}
-
-func stringSetting(name string, want *string, got *string) (setting, bool) {
-	if want == nil {
-		return setting{}, false
-	}
-	g := ""
-	if got != nil {
-		g = *got
-	}
-	return setting{name: name, expected: quoteOrUnset(*want), actual: quoteOrUnset(g), equal: g == *want}, true
-}
-
-func setSetting(name string, want *[]string, got []string) (setting, bool) {
-	if want == nil {
-		return setting{}, false
-	}
-	w, g := sortedCopy(*want), sortedCopy(got)
-	return setting{name: name, expected: "[" + strings.Join(w, ", ") + "]", actual: "[" + strings.Join(g, ", ") + "]", equal: strings.Join(w, "\x00") == strings.Join(g, "\x00")}, true
+	return strings.Join(names, ", ")
 }
 
 func idpBaseline() Check {
@@ -141,33 +118,14 @@ func idpBaseline() Check {
 		ID:       "CF-IDP-003",
 		Title:    "Identity provider setting differs from the baseline",
 		Severity: Medium,
-		Description: "A setting of the Azure AD login method (PKCE, support groups, Entra ID policy sync, email claim, OIDC claims, " +
-			"prompt) differs from the value pinned in driftd's baseline. One finding per setting.",
+		Description: "A setting of the Azure AD login method differs from the value pinned in driftd's [integration.baseline]: " +
+			baselineDescription(watch.IdP) + ". One finding per setting.",
 		Remediation: "Zero Trust > Settings > Authentication > (the Azure AD login method) > Edit: set the value back to the baseline " +
 			"(prompt is only settable through the API: PUT /accounts/{account_id}/access/identity_providers/{id} with the full " +
 			"configuration) — or, if the change was approved, update [integration.baseline] in driftd's config.",
 		Needs: []snapshot.DataKind{snapshot.CloudflareIdPs},
 	}
-	c.Evaluate = func(in Input) Outcome {
-		idp, _ := FindIdentityProvider(in.Snapshot, in.Integration)
-		if idp == nil {
-			return Outcome{NotApplicable: "no identity provider (see CF-IDP-001)"}
-		}
-		b := in.Integration.Baseline
-		var settings []setting
-		add := func(s setting, ok bool) {
-			if ok {
-				settings = append(settings, s)
-			}
-		}
-		add(boolSetting("pkce_enabled", b.PKCEEnabled, idp.PKCEEnabled))
-		add(boolSetting("support_groups", b.SupportGroups, idp.SupportGroups))
-		add(boolSetting("conditional_access_enabled", b.ConditionalAccessEnabled, idp.ConditionalAccessEnabled))
-		add(stringSetting("email_claim_name", b.EmailClaimName, idp.EmailClaimName))
-		add(setSetting("claims", b.Claims, idp.Claims))
-		add(stringSetting("prompt", b.Prompt, idp.Prompt))
-		return Outcome{Findings: settingFindings(c, in, idp, "", settings)}
-	}
+	c.Evaluate = func(in Input) Outcome { return baselineOutcome(c, in, watch.IdP) }
 	return c
 }
 
@@ -176,62 +134,49 @@ func scimBaseline() Check {
 		ID:       "CF-SCIM-001",
 		Title:    "SCIM setting differs from the baseline",
 		Severity: Medium,
-		Description: "A SCIM setting of the Azure AD login method (SCIM enabled, user deprovisioning, seat removal, identity update " +
-			"behavior) differs from the baseline. Turning deprovisioning off means users removed in Entra ID keep their Cloudflare sessions.",
+		Description: "A SCIM setting of the Azure AD login method differs from the baseline: " + baselineDescription(watch.SCIM) +
+			". Turning deprovisioning off means users removed in Entra ID keep their Cloudflare sessions.",
 		Remediation: "Zero Trust > Settings > Authentication > (the Azure AD login method) > Edit > SCIM: set Enable SCIM, Enable user " +
 			"deprovisioning, Remove user seat on deprovision and SCIM identity update behavior to the baseline and Save — or, if the change " +
 			"was approved, update [integration.baseline] in driftd's config.",
 		Needs: []snapshot.DataKind{snapshot.CloudflareIdPs},
 	}
-	c.Evaluate = func(in Input) Outcome {
-		idp, _ := FindIdentityProvider(in.Snapshot, in.Integration)
-		if idp == nil {
-			return Outcome{NotApplicable: "no identity provider (see CF-IDP-001)"}
-		}
-		scim := idp.SCIM
-		if scim == nil {
-			scim = &snapshot.IdPSCIM{}
-		}
-		b := in.Integration.Baseline
-		var settings []setting
-		add := func(s setting, ok bool) {
-			if ok {
-				settings = append(settings, s)
-			}
-		}
-		add(boolSetting("enabled", b.SCIMEnabled, scim.Enabled))
-		add(boolSetting("user_deprovision", b.SCIMUserDeprovision, scim.UserDeprovision))
-		add(boolSetting("seat_deprovision", b.SCIMSeatDeprovision, scim.SeatDeprovision))
-		add(stringSetting("identity_update_behavior", b.SCIMIdentityUpdateBehavior, scim.IdentityUpdateBehavior))
-		return Outcome{Findings: settingFindings(c, in, idp, "scim_config.", settings)}
-	}
+	c.Evaluate = func(in Input) Outcome { return baselineOutcome(c, in, watch.SCIM) }
 	return c
 }
 
-func settingFindings(c Check, in Input, idp *snapshot.IdentityProvider, prefix string, settings []setting) []Finding {
-	var out []Finding
-	for _, s := range settings {
-		if s.equal {
+// baselineOutcome compares every setting of g the baseline pins with the
+// identity provider's value: one finding per difference.
+func baselineOutcome(c Check, in Input, g watch.Group) Outcome {
+	idp, _ := FindIdentityProvider(in.Snapshot, in.Integration)
+	if idp == nil {
+		return Outcome{NotApplicable: "no identity provider (see CF-IDP-001)"}
+	}
+	var out Outcome
+	for _, s := range watch.InGroup(g) {
+		want, pinned := s.Pinned(&in.Integration.Baseline)
+		if !pinned {
 			continue
 		}
-		out = append(out, c.finding(in, Medium, idpResource(idp), prefix+s.name,
-			fmt.Sprintf("Identity provider %q has %s%s = %s; the baseline is %s", idp.Name, prefix, s.name, s.actual, s.expected),
-			s.expected, s.actual))
+		got := s.Read(idp)
+		if got.Equal(want) {
+			continue
+		}
+		expected, actual := baselineText(want), baselineText(got)
+		out.Findings = append(out.Findings, c.finding(in, Medium, idpResource(idp), s.Name,
+			fmt.Sprintf("Identity provider %q has %s = %s; the baseline is %s", idp.Name, s.Name, actual, expected),
+			expected, actual))
 	}
 	return out
 }
 
-func sortedCopy(in []string) []string {
-	out := append([]string{}, in...)
-	sort.Strings(out)
-	return out
-}
-
-func quoteOrUnset(s string) string {
-	if s == "" {
-		return "(not set)"
+// baselineText renders a value for a baseline finding; sets are shown in
+// brackets so that an empty one reads as [].
+func baselineText(v watch.Value) string {
+	if v.Kind() == watch.StringSet {
+		return "[" + strings.Join(v.Items(), ", ") + "]"
 	}
-	return strconv.Quote(s)
+	return v.String()
 }
 
 func orNone(s string) string {

@@ -6,17 +6,6 @@ import (
 	"github.com/driftd/driftd/internal/drift"
 )
 
-// securityFields are watched fields whose change alters who can sign in or
-// what the app may read: they are reported as high, the rest as medium.
-func securityFields() map[string]bool {
-	return map[string]bool{
-		"web.redirectUris": true, "spa.redirectUris": true, "publicClient.redirectUris": true,
-		"requiredResourceAccess": true, "adminConsent": true, "passwordCredentials": true, "keyCredentials": true,
-		"exists": true, "client_id": true, "directory_id": true, "accountEnabled": true,
-		"scim_config.enabled": true, "scim_config.user_deprovision": true,
-	}
-}
-
 func driftFromBaseline() Check {
 	c := Check{
 		ID:       "DRIFT-001",
@@ -35,11 +24,10 @@ func driftFromBaseline() Check {
 		if in.Approved == nil {
 			return Outcome{NotApplicable: "no approved baseline (driftd baseline approve)"}
 		}
-		security := securityFields()
 		var out Outcome
 		for _, ch := range drift.Integration(in.Approved, in.Snapshot, in.Integration.Name) {
 			sev := Medium
-			if security[ch.Field] {
+			if ch.High() {
 				sev = High
 			}
 			r := Resource{Side: ch.Side, Kind: ch.ResourceKind, ID: ch.ResourceID, Name: ch.ResourceName}

@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/driftd/driftd/internal/snapshot"
+	"github.com/driftd/driftd/internal/watch"
 )
 
 // MicrosoftGraphAppID is the appId of the Microsoft Graph API.
-const MicrosoftGraphAppID = "00000003-0000-0000-c000-000000000000"
+const MicrosoftGraphAppID = watch.MicrosoftGraphAppID
 
 // RequiredDelegatedPermissions returns the Microsoft Graph delegated
 // permissions Cloudflare's Azure AD login needs.
@@ -91,22 +92,7 @@ func permissionConsented() Check {
 	}
 	c.Evaluate = func(in Input) Outcome {
 		app := in.Integration
-		admin, user := map[string]bool{}, map[string]bool{}
-		if sp := app.ServicePrincipal; sp != nil {
-			for _, g := range app.PermissionGrants {
-				if !strings.EqualFold(g.ClientID, sp.ID) || !strings.EqualFold(g.ResourceID, in.Snapshot.GraphServicePrincipalID) {
-					continue
-				}
-				target := user
-				if strings.EqualFold(g.ConsentType, "AllPrincipals") {
-					target = admin
-				}
-				// Graph's scope is space-separated and may carry extra spaces.
-				for _, s := range strings.Fields(g.Scope) {
-					target[strings.ToLower(s)] = true
-				}
-			}
-		}
+		admin, user := watch.Consent(in.Snapshot, app)
 		r := Resource{Side: snapshot.SideEntra, Kind: KindAppRegistration, ID: app.EntraAppID, Name: app.EntraAppID}
 		if app.Application != nil {
 			r = appResource(in)
@@ -115,14 +101,14 @@ func permissionConsented() Check {
 		}
 		var out Outcome
 		for _, name := range RequiredDelegatedPermissions() {
-			if admin[strings.ToLower(name)] {
+			if _, ok := admin[strings.ToLower(name)]; ok {
 				continue
 			}
 			actual := "no admin consent"
 			switch {
 			case app.ServicePrincipalMissing:
 				actual = "the app has no service principal (enterprise application) in this tenant, so nothing is consented"
-			case user[strings.ToLower(name)]:
+			case user[strings.ToLower(name)] != "":
 				actual = "consented only by individual users (consentType Principal), not for all users"
 			}
 			out.Findings = append(out.Findings, c.finding(in, High, r, name,
@@ -416,7 +402,7 @@ func mappingFindings(c Check, in Input, sev Severity, wanted []requiredMapping) 
 			var found *snapshot.AttributeMapping
 			for _, om := range userMappings {
 				for i, am := range om.AttributeMappings {
-					if sameAttribute(am.TargetAttributeName, w.target) {
+					if watch.SameAttribute(am.TargetAttributeName, w.target) {
 						found = &om.AttributeMappings[i]
 					}
 				}
@@ -430,7 +416,7 @@ func mappingFindings(c Check, in Input, sev Severity, wanted []requiredMapping) 
 				}
 				out = append(out, c.finding(in, sev, r, setting(w.target),
 					fmt.Sprintf("Provisioning app %q does not map %s", prov.DisplayName, w.target), expected, actual))
-			case !strings.EqualFold(found.SourceType, "Attribute") || !strings.EqualFold(found.SourceName, w.source):
+			case !watch.MapsFrom(*found, w.source):
 				out = append(out, c.finding(in, sev, r, setting(w.target),
 					fmt.Sprintf("Provisioning app %q maps %s from %s instead of %s", prov.DisplayName, w.target, describeSource(*found), w.source),
 					expected, fmt.Sprintf("%s ← %s", w.target, describeSource(*found))))
@@ -440,24 +426,10 @@ func mappingFindings(c Check, in Input, sev Severity, wanted []requiredMapping) 
 	return out
 }
 
-// sameAttribute compares SCIM attribute paths ignoring case and spaces
-// (Entra accepts either quoting style in filters).
-func sameAttribute(a, b string) bool {
-	norm := func(s string) string {
-		s = strings.ToLower(strings.ReplaceAll(s, " ", ""))
-		return strings.ReplaceAll(s, "'", `"`)
-	}
-	return norm(a) == norm(b)
-}
-
+// describeSource renders where a mapping's value comes from, for findings.
 func describeSource(am snapshot.AttributeMapping) string {
-	switch {
-	case strings.EqualFold(am.SourceType, "Attribute") && am.SourceName != "":
-		return am.SourceName
-	case am.SourceExpression != "":
-		return fmt.Sprintf("%s %s", strings.ToLower(am.SourceType), am.SourceExpression)
-	case am.SourceName != "":
-		return am.SourceName
+	if d := watch.DescribeSource(am); d != "" {
+		return d
 	}
 	return "an empty source"
 }

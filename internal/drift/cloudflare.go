@@ -2,10 +2,12 @@ package drift
 
 import (
 	"github.com/driftd/driftd/internal/snapshot"
+	"github.com/driftd/driftd/internal/watch"
 )
 
 // identityProvider compares the integration's Cloudflare identity
-// provider (found the same way the checks find it).
+// provider (found the same way the checks find it): whether it exists and,
+// if it does on both sides, every setting of the watch table.
 func (p pair) identityProvider() []Change {
 	if !p.observed(snapshot.CloudflareIdPs) {
 		return nil
@@ -33,30 +35,10 @@ func (p pair) identityProvider() []Change {
 	if a == nil || b == nil {
 		return out
 	}
-	sa, sb := scimOf(a), scimOf(b)
-	r.compare(&out, "name", plain(a.Name), plain(b.Name))
-	r.compare(&out, "client_id", folded(a.ClientID), folded(b.ClientID))
-	r.compare(&out, "directory_id", folded(a.DirectoryID), folded(b.DirectoryID))
-	r.compare(&out, "pkce_enabled", optBool(a.PKCEEnabled), optBool(b.PKCEEnabled))
-	r.compare(&out, "support_groups", optBool(a.SupportGroups), optBool(b.SupportGroups))
-	r.compare(&out, "conditional_access_enabled", optBool(a.ConditionalAccessEnabled), optBool(b.ConditionalAccessEnabled))
-	r.compare(&out, "email_claim_name", optString(a.EmailClaimName), optString(b.EmailClaimName))
-	r.compare(&out, "claims", stringSet(a.Claims), stringSet(b.Claims))
-	r.compare(&out, "prompt", optString(a.Prompt), optString(b.Prompt))
-	r.compare(&out, "scim_config.enabled", optBool(sa.Enabled), optBool(sb.Enabled))
-	r.compare(&out, "scim_config.user_deprovision", optBool(sa.UserDeprovision), optBool(sb.UserDeprovision))
-	r.compare(&out, "scim_config.seat_deprovision", optBool(sa.SeatDeprovision), optBool(sb.SeatDeprovision))
-	r.compare(&out, "scim_config.identity_update_behavior", optString(sa.IdentityUpdateBehavior), optString(sb.IdentityUpdateBehavior))
-	return out
-}
-
-// scimOf returns the provider's SCIM settings; the API omits an all-default
-// scim_config, which reads as every setting unset.
-func scimOf(idp *snapshot.IdentityProvider) snapshot.IdPSCIM {
-	if idp.SCIM == nil {
-		return snapshot.IdPSCIM{}
+	for _, s := range watch.Settings() {
+		r.compare(&out, s.Name, watched(s.Read(a)), watched(s.Read(b)))
 	}
-	return *idp.SCIM
+	return out
 }
 
 // organization compares the account-wide fields. An empty auth domain was

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/driftd/driftd/internal/snapshot"
+	"github.com/driftd/driftd/internal/watch"
 )
 
 // Resource kinds of a Change.
@@ -53,6 +54,26 @@ func (c Change) Needs() []snapshot.DataKind {
 		return consentKinds()
 	}
 	return []snapshot.DataKind{c.Kind}
+}
+
+// High reports whether c alters who can sign in or what the app may read:
+// DRIFT-001 reports those changes high, the rest medium. Identity-provider
+// settings say so in the watch table.
+func (c Change) High() bool {
+	if c.ResourceKind == KindIdentityProvider {
+		if s, ok := watch.ByName(c.Field); ok {
+			return s.High
+		}
+		return c.Field == "exists"
+	}
+	return highEntraFields[c.Field]
+}
+
+// highEntraFields are the sign-in-relevant Entra fields.
+var highEntraFields = map[string]bool{
+	"web.redirectUris": true, "spa.redirectUris": true, "publicClient.redirectUris": true,
+	"requiredResourceAccess": true, "adminConsent": true, "passwordCredentials": true, "keyCredentials": true,
+	"exists": true, "accountEnabled": true,
 }
 
 // Integration compares one integration's watched fields between approved

@@ -7,11 +7,8 @@ import (
 	"strings"
 
 	"github.com/driftd/driftd/internal/snapshot"
+	"github.com/driftd/driftd/internal/watch"
 )
-
-// microsoftGraphAppID is the well-known appId of Microsoft Graph in every
-// tenant.
-const microsoftGraphAppID = "00000003-0000-0000-c000-000000000000"
 
 // consentKinds is what the consent fields depend on: the grants, the app's
 // service principal (the grants' client) and the Microsoft Graph service
@@ -19,6 +16,9 @@ const microsoftGraphAppID = "00000003-0000-0000-c000-000000000000"
 func consentKinds() []snapshot.DataKind {
 	return []snapshot.DataKind{snapshot.EntraPermissionGrants, snapshot.EntraServicePrincipal, snapshot.EntraGraphPermissions}
 }
+
+// microsoftGraphAppID is the well-known appId of Microsoft Graph.
+const microsoftGraphAppID = watch.MicrosoftGraphAppID
 
 // appResource is the app registration; its name prefers the registration's
 // display name, then the service principal's.
@@ -203,38 +203,10 @@ func (p pair) consent() []Change {
 	return out
 }
 
-// consentSets returns the Microsoft Graph scopes granted to the app for all
-// users (AllPrincipals) and those consented only by individual users
-// (Principal grants, minus what admin consent already covers). Scope names
-// compare case-insensitively, as Entra treats them.
+// consentSets classifies the grants as the consent checks do.
 func consentSets(s *snapshot.Snapshot, in *snapshot.Integration) (admin, user set) {
-	admin, user = set{}, set{}
-	sp := in.ServicePrincipal
-	if sp == nil {
-		return admin, user
-	}
-	for _, g := range in.PermissionGrants {
-		if !strings.EqualFold(g.ClientID, sp.ID) || !strings.EqualFold(g.ResourceID, s.GraphServicePrincipalID) {
-			continue
-		}
-		var target set
-		switch {
-		case strings.EqualFold(g.ConsentType, "AllPrincipals"):
-			target = admin
-		case strings.EqualFold(g.ConsentType, "Principal"):
-			target = user
-		default:
-			continue
-		}
-		// Graph's scope is space-separated and may carry extra spaces.
-		for _, scope := range strings.Fields(g.Scope) {
-			target.add(strings.ToLower(scope), scope)
-		}
-	}
-	for k := range admin {
-		delete(user, k)
-	}
-	return admin, user
+	a, u := watch.Consent(s, in)
+	return set(a), set(u)
 }
 
 func (p pair) provisioning() []Change {
@@ -323,10 +295,10 @@ func compareJob(r resource, out *[]Change, a, b *snapshot.SyncJob) {
 			var va, vb value
 			name := xa.TargetAttributeName
 			if okA {
-				va = plain(describeSource(xa))
+				va = source(xa)
 			}
 			if okB {
-				vb = plain(describeSource(xb))
+				vb = source(xb)
 				name = xb.TargetAttributeName
 			}
 			r.compare(out, prefix+"."+name, va, vb)
@@ -361,14 +333,14 @@ func attributeMappings(m snapshot.ObjectMapping) map[string]snapshot.AttributeMa
 	as := slices.Clone(m.AttributeMappings)
 	slices.SortStableFunc(as, func(x, y snapshot.AttributeMapping) int {
 		return cmp.Or(
-			strings.Compare(normAttribute(x.TargetAttributeName), normAttribute(y.TargetAttributeName)),
+			strings.Compare(watch.NormAttribute(x.TargetAttributeName), watch.NormAttribute(y.TargetAttributeName)),
 			strings.Compare(x.TargetAttributeName, y.TargetAttributeName),
-			strings.Compare(describeSource(x), describeSource(y)),
+			strings.Compare(watch.DescribeSource(x), watch.DescribeSource(y)),
 		)
 	})
 	out := map[string]snapshot.AttributeMapping{}
 	for _, a := range as {
-		k := normAttribute(a.TargetAttributeName)
+		k := watch.NormAttribute(a.TargetAttributeName)
 		if _, ok := out[k]; !ok {
 			out[k] = a
 		}
@@ -376,23 +348,12 @@ func attributeMappings(m snapshot.ObjectMapping) map[string]snapshot.AttributeMa
 	return out
 }
 
-// normAttribute normalises a SCIM attribute path: Entra accepts it in any
-// case, with or without spaces, with either quote style in filters.
-func normAttribute(s string) string {
-	s = strings.ToLower(strings.ReplaceAll(s, " ", ""))
-	return strings.ReplaceAll(s, "'", `"`)
-}
-
-// describeSource renders where an attribute's value comes from: the source
-// attribute's name, or the kind and expression ("function Coalesce(...)").
-func describeSource(am snapshot.AttributeMapping) string {
-	switch {
-	case strings.EqualFold(am.SourceType, "Attribute") && am.SourceName != "":
-		return am.SourceName
-	case am.SourceExpression != "":
-		return strings.TrimSpace(strings.ToLower(am.SourceType) + " " + am.SourceExpression)
-	}
-	return am.SourceName
+// source is where an attribute's value comes from, compared as the SCIM
+// mapping checks compare it (attribute names in any case).
+func source(am snapshot.AttributeMapping) value {
+	v := plain(watch.DescribeSource(am))
+	v.key = watch.SourceKey(am)
+	return v
 }
 
 func unionKeys[V any](a, b map[string]V) []string {

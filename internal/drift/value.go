@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/driftd/driftd/internal/watch"
 )
 
 // value is one side of a watched field: a comparison key and a rendering.
@@ -43,23 +45,10 @@ func folded(s string) value {
 	return v
 }
 
-// optString is an API string where unset and "" mean the same.
-func optString(p *string) value {
-	s := ""
-	if p != nil {
-		s = *p
-	}
-	text := "(not set)"
-	if s != "" {
-		text = strconv.Quote(s)
-	}
-	return value{present: true, key: s, text: text}
-}
-
-// optBool is an API boolean where unset means false (the Cloudflare API
-// omits false booleans).
-func optBool(p *bool) value {
-	return boolean(p != nil && *p)
+// watched is a setting of the watch table, compared and rendered as the
+// table says (the rules the baseline checks use too).
+func watched(v watch.Value) value {
+	return value{present: true, key: v.Key(), text: v.String()}
 }
 
 func boolean(b bool) value {
@@ -102,10 +91,4 @@ func (s set) value(sep string) value {
 }
 
 // stringSet is a list of strings compared as an exact-match set.
-func stringSet(items []string) value {
-	s := set{}
-	for _, it := range items {
-		s.add(it, it)
-	}
-	return s.value(", ")
-}
+func stringSet(items []string) value { return watched(watch.SetValue(items)) }
