@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/driftd/driftd/checks"
 	"github.com/driftd/driftd/internal/snapshot"
+	"github.com/driftd/driftd/internal/watch"
 )
 
 // Defaults for optional keys.
@@ -629,14 +631,8 @@ func (c *Config) Validate() error {
 		if in.CloudflareIdPID != "" && !guidPattern.MatchString(in.CloudflareIdPID) {
 			return fieldErr(at+".cloudflare_idp_id", in.CloudflareIdPID, "must be the Cloudflare identity provider's UUID")
 		}
-		if p := in.Baseline.Prompt; p != nil && *p != "login" && *p != "select_account" && *p != "none" {
-			return fieldErr(at+".baseline.prompt", *p, "must be login, select_account or none")
-		}
-		if b := in.Baseline.SCIMIdentityUpdateBehavior; b != nil && *b != "automatic" && *b != "reauth" && *b != "no_action" {
-			return fieldErr(at+".baseline.scim_identity_update_behavior", *b, "must be automatic, reauth or no_action")
-		}
-		if n := in.Baseline.EmailClaimName; n != nil && strings.TrimSpace(*n) == "" {
-			return fmt.Errorf("%s.baseline.email_claim_name: must not be empty (remove the key to leave it unchecked)", at)
+		if err := validateBaseline(at, &in.Baseline); err != nil {
+			return err
 		}
 	}
 	if err := c.Daemon.validate(); err != nil {
@@ -817,6 +813,34 @@ func (e Entra) authMethod() (string, error) {
 func (e Entra) AuthMethod() string {
 	m, _ := e.authMethod()
 	return m
+}
+
+// validateBaseline checks the pinned values against the watch table,
+// which says which values each setting accepts. The keys and their types
+// are those of snapshot.Baseline, which the decoder enforces.
+func validateBaseline(at string, b *snapshot.Baseline) error {
+	for _, s := range watch.Settings() {
+		v, pinned := s.Pinned(b)
+		if !pinned {
+			continue
+		}
+		field := at + ".baseline." + s.BaselineKey
+		if len(s.Allowed) > 0 && !slices.Contains(s.Allowed, v.Str()) {
+			return fieldErr(field, v.Str(), "must be "+oneOf(s.Allowed))
+		}
+		if s.NonEmpty && strings.TrimSpace(v.Str()) == "" {
+			return fmt.Errorf("%s: must not be empty (remove the key to leave it unchecked)", field)
+		}
+	}
+	return nil
+}
+
+// oneOf renders "a, b or c".
+func oneOf(values []string) string {
+	if len(values) < 2 {
+		return strings.Join(values, "")
+	}
+	return strings.Join(values[:len(values)-1], ", ") + " or " + values[len(values)-1]
 }
 
 func fieldErr(field, value, want string) error {
