@@ -30,18 +30,8 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	// SIGHUP asks for a reload; SIGTERM/SIGINT are the context (main).
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	reload := make(chan struct{}, 1)
-	go func() {
-		for range hup {
-			select {
-			case reload <- struct{}{}:
-			default: // a reload is already pending
-			}
-		}
-	}()
+	reload, stopReloads := reloadOnHangup(ctx)
+	defer stopReloads()
 
 	tel, err := telemetry.Setup(ctx, cfg.Telemetry, versionString(), daemon.NewLogger(stderr, cfg.Daemon))
 	if err != nil {
@@ -60,4 +50,41 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	return d.Run(ctx)
+}
+
+// reloadOnHangup turns SIGHUP into reload requests for the daemon, at most
+// one pending at a time. Its goroutine exits when ctx is done or stop is
+// called; stop also stops listening for SIGHUP and returns only once the
+// goroutine has exited.
+func reloadOnHangup(ctx context.Context) (reload <-chan struct{}, stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	ctx, cancel := context.WithCancel(ctx)
+	requests := make(chan struct{}, 1)
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		forwardReloads(ctx, hup, requests)
+	}()
+	return requests, func() {
+		signal.Stop(hup)
+		cancel()
+		<-exited
+	}
+}
+
+// forwardReloads queues a reload request for every signal on hup until
+// ctx is done. Signals that arrive while a request is pending join it.
+func forwardReloads(ctx context.Context, hup <-chan os.Signal, reload chan<- struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			select {
+			case reload <- struct{}{}:
+			default: // a reload is already pending
+			}
+		}
+	}
 }
