@@ -112,9 +112,10 @@ type (
 
 const cf = snapshot.SideCloudflare
 
-// To watch another identity-provider setting: add its field to
-// snapshot.IdentityProvider (and, if a baseline can pin it, to
-// snapshot.Baseline), a row here, the field in the simulator and a test.
+// To watch another identity-provider setting: add a row here, its field
+// to snapshot.IdentityProvider (and to snapshot.Baseline if a baseline can
+// pin it) and to the Cloudflare decoder, the field in the simulator, and
+// its change to the checks' agreement test.
 var table = []Setting{
 	{Name: "name", Label: "name", Side: cf, Kind: Plain,
 		read: func(p *idp) Value { return PlainValue(p.Name) }},
