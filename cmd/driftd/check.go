@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -40,20 +41,26 @@ type checkOptions struct {
 	notifyTimeout time.Duration
 }
 
-func parseCheckFlags(args []string, stderr io.Writer) (checkOptions, error) {
-	fs := newFlagSet("check", stderr)
-	var (
-		opts        checkOptions
-		format      = fs.String("format", "table", "output format: table, json or markdown")
-		failOn      = fs.String("fail-on", "low", "lowest severity that makes the exit code 1: low, medium, high or critical")
-		integration = fs.String("integration", "", "audit only this integration (comma-separated names allowed)")
-	)
-	fs.StringVar(&opts.configPath, "config", config.DefaultPath, "configuration file")
-	fs.StringVar(&opts.stateDir, "state-dir", "", "record this run in the state store in DIR (as driftd run does)")
+// checkFlags defines the flags of `driftd check` (driftd help lists them
+// from here too). Flags used as given go straight into opts; the others
+// are returned for parseCheckFlags to check.
+func checkFlags(opts *checkOptions) (fs *flag.FlagSet, format, failOn, integration, logLevel *string) {
+	fs = newFlagSet("check")
+	format = fs.String("format", "table", "output `format`: table, json or markdown")
+	failOn = fs.String("fail-on", "low", "lowest `severity` that makes the exit code 1: low, medium, high or critical")
+	integration = fs.String("integration", "", "audit only the integration of this `name` (comma-separated names allowed)")
+	fs.StringVar(&opts.configPath, "config", config.DefaultPath, "configuration `file`")
+	fs.StringVar(&opts.stateDir, "state-dir", "", "record this run in the state store in this `dir`ectory (as driftd run does)")
 	fs.BoolVar(&opts.notify, "notify", false, "send the findings to the configured Slack routes (with --state-dir, only what changed)")
 	fs.DurationVar(&opts.timeout, "timeout", 5*time.Minute, "give up reading after this long")
 	fs.DurationVar(&opts.notifyTimeout, "notify-timeout", 30*time.Second, "with --notify: give up delivering after this long (what is left stays queued with --state-dir)")
-	logLevel := fs.String("log-level", "warn", "stderr log level: debug, info, warn or error")
+	logLevel = fs.String("log-level", "warn", "stderr log `level`: debug, info, warn or error")
+	return fs, format, failOn, integration, logLevel
+}
+
+func parseCheckFlags(args []string) (checkOptions, error) {
+	var opts checkOptions
+	fs, format, failOn, integration, logLevel := checkFlags(&opts)
 	if err := fs.Parse(args); err != nil {
 		return opts, err
 	}
@@ -85,7 +92,7 @@ func parseCheckFlags(args []string, stderr io.Writer) (checkOptions, error) {
 }
 
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	opts, err := parseCheckFlags(args, stderr)
+	opts, err := parseCheckFlags(args)
 	if err != nil {
 		return exitError, err
 	}
@@ -241,9 +248,15 @@ func exitCode(r *report.Report, failOn checks.Severity) int {
 	return exitOK
 }
 
+// checksFlags defines the flags of `driftd checks`.
+func checksFlags() (fs *flag.FlagSet, format *string) {
+	fs = newFlagSet("checks")
+	format = fs.String("format", "table", "output `format`: table or json")
+	return fs, format
+}
+
 func cmdChecks(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("checks", stderr)
-	format := fs.String("format", "table", "output format: table or json")
+	fs, format := checksFlags()
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,13 +23,19 @@ import (
 	"github.com/driftd/driftd/report"
 )
 
+// demoFlags defines the flags of `driftd demo`.
+func demoFlags() (fs *flag.FlagSet, scenario, format, serve *string) {
+	fs = newFlagSet("demo")
+	scenario = fs.String("scenario", demo.ScenarioDrifted, "the simulated tenant's `scenario`: drifted or healthy")
+	format = fs.String("format", "table", "output `format`: table, json or markdown")
+	serve = fs.String("serve", "", "keep the simulated tenant running and write a config for it into this `dir`ectory, to try driftd run and the other commands against it")
+	return fs, scenario, format, serve
+}
+
 // cmdDemo audits the built-in simulated tenant through the same code path
 // as `driftd check`: real SDK clients, real HTTPS over loopback.
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlagSet("demo", stderr)
-	scenario := fs.String("scenario", demo.ScenarioDrifted, "simulated tenant: drifted or healthy")
-	format := fs.String("format", "table", "output format: table, json or markdown")
-	serve := fs.String("serve", "", "keep the simulated tenant running and write a config for it into this directory, to try driftd run and the other commands against it")
+	fs, scenario, format, serve := demoFlags()
 	if err := fs.Parse(args); err != nil {
 		return exitError, err
 	}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"syscall"
@@ -235,4 +237,98 @@ func TestSignalHangupForwarderExits(t *testing.T) {
 	waitForwarders(t, before+1)
 	cancel()
 	waitForwarders(t, before)
+}
+
+func TestHelpListsEveryFlag(t *testing.T) {
+	for _, c := range commands() {
+		if c.flags == nil {
+			continue
+		}
+		words := strings.Fields(c.name)
+		invocations := [][]string{
+			append(append([]string{}, words...), "-h"),
+			append(append([]string{}, words...), "--help"),
+			append([]string{"help"}, words...),
+		}
+		if len(words) > 1 {
+			// driftd baseline -h, driftd help baseline
+			invocations = append(invocations, []string{words[0], "-h"}, []string{"help", words[0]})
+		}
+		for _, args := range invocations {
+			code, out, errOut := runCLI(t, args...)
+			if code != exitOK || errOut != "" {
+				t.Errorf("driftd %s: exit %d, stderr %q", strings.Join(args, " "), code, errOut)
+			}
+			if !strings.HasPrefix(out, "Usage: driftd "+c.name+" [flags]") {
+				t.Errorf("driftd %s: output does not start with its usage:\n%s", strings.Join(args, " "), out)
+			}
+			c.flags().VisitAll(func(f *flag.Flag) {
+				line := regexp.MustCompile(`(?m)^  --` + regexp.QuoteMeta(f.Name) + `( .*)?$`).FindString(out)
+				_, text := flag.UnquoteUsage(f)
+				if line == "" || !strings.Contains(line, text) {
+					t.Errorf("driftd %s: --%s is not listed with %q:\n%s", strings.Join(args, " "), f.Name, text, out)
+				}
+				if def := flagDefault(f); def != "" && !strings.Contains(line, "(default "+def+")") {
+					t.Errorf("driftd %s: --%s lacks its default %s: %q", strings.Join(args, " "), f.Name, def, line)
+				}
+			})
+		}
+	}
+}
+
+func TestHelpFlagDefaults(t *testing.T) {
+	fs, _, _, _, _ := checkFlags(new(checkOptions))
+	for name, want := range map[string]string{"timeout": "5m", "notify-timeout": "30s", "fail-on": "low", "notify": "", "state-dir": ""} {
+		if got := flagDefault(fs.Lookup(name)); got != want {
+			t.Errorf("default of --%s shown as %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestUsageListsEveryCommand(t *testing.T) {
+	code, help, errOut := runCLI(t, "help")
+	if code != exitOK || errOut != "" {
+		t.Fatalf("driftd help: exit %d, stderr %q", code, errOut)
+	}
+	// Without a command driftd shows the same text on stderr and exits 2.
+	code, out, bare := runCLI(t)
+	if code != exitError || out != "" || bare != help {
+		t.Errorf("driftd: exit %d, stdout %q, stderr differs from driftd help:\n%s", code, out, bare)
+	}
+	for _, c := range commands() {
+		if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(c.name) + `( |$)`).MatchString(help) {
+			t.Errorf("driftd help does not list %q:\n%s", c.name, help)
+		}
+		// Every command listed is one driftd runs.
+		args := append(strings.Fields(c.name), "-h")
+		if _, _, errOut := runCLI(t, args...); strings.Contains(errOut, "unknown command") {
+			t.Errorf("driftd %s: %s", strings.Join(args, " "), errOut)
+		}
+	}
+	for _, want := range []string{"Exit codes of check", "driftd COMMAND -h"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("driftd help lacks %q", want)
+		}
+	}
+}
+
+func TestUsageErrorsAreOneLine(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"check", "--bogus"}, "driftd check: flag provided but not defined: -bogus"},
+		{[]string{"status", "--runs", "many"}, `driftd status: invalid value "many" for flag -runs`},
+		{[]string{"baseline"}, "driftd baseline: usage: driftd baseline approve [flags]"},
+		{[]string{"notify", "send"}, "driftd notify: usage: driftd notify test [flags]"},
+		{[]string{"help", "frobnicate"}, `unknown command "frobnicate"`},
+	} {
+		code, out, errOut := runCLI(t, tc.args...)
+		if code != exitError || out != "" {
+			t.Errorf("%v: exit %d, stdout %q", tc.args, code, out)
+		}
+		if !strings.Contains(errOut, tc.want) || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+			t.Errorf("%v: stderr %q, want one line containing %q", tc.args, errOut, tc.want)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,15 +34,21 @@ func slackSenders(tel *telemetry.Telemetry) func(*config.Config) (map[string]dis
 	}
 }
 
+// notifyTestFlags defines the flags of `driftd notify test`.
+func notifyTestFlags() (fs *flag.FlagSet, configPath, route *string) {
+	fs = newFlagSet("notify test")
+	configPath = fs.String("config", config.DefaultPath, "configuration `file`")
+	route = fs.String("route", "", "test only the route of this `name` (default: every route)")
+	return fs, configPath, route
+}
+
 // cmdNotify is `driftd notify test [--route NAME]`: one test message per
 // route, sent directly so an operator can check the wiring.
 func cmdNotify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "test" {
 		return errors.New("usage: driftd notify test [--config FILE] [--route NAME]")
 	}
-	fs := newFlagSet("notify test", stderr)
-	configPath := fs.String("config", config.DefaultPath, "configuration file")
-	only := fs.String("route", "", "test only this route (default: every route)")
+	fs, configPath, only := notifyTestFlags()
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}

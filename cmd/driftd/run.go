@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,10 +16,16 @@ import (
 	"github.com/driftd/driftd/notify/slack"
 )
 
+// runFlags defines the flags of `driftd run`.
+func runFlags() (fs *flag.FlagSet, configPath *string) {
+	fs = newFlagSet("run")
+	configPath = fs.String("config", config.DefaultPath, "configuration `file`")
+	return fs, configPath
+}
+
 // cmdRun is `driftd run`: the scheduled daemon.
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := newFlagSet("run", stderr)
-	configPath := fs.String("config", config.DefaultPath, "configuration file")
+	fs, configPath := runFlags()
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"sort"
@@ -80,11 +81,17 @@ func displayState(f store.Finding, cfg *config.Config, now time.Time) (string, s
 	return store.StateOpen, ""
 }
 
+// findingsFlags defines the flags of `driftd findings`.
+func findingsFlags() (fs *flag.FlagSet, configPath *string, all *bool, format *string) {
+	fs = newFlagSet("findings")
+	configPath = fs.String("config", config.DefaultPath, "configuration `file` (for [daemon] state_dir)")
+	all = fs.Bool("all", false, "include resolved findings")
+	format = fs.String("format", "table", "output `format`: table or json")
+	return fs, configPath, all, format
+}
+
 func cmdFindings(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("findings", stderr)
-	configPath := fs.String("config", config.DefaultPath, "configuration file (for [daemon] state_dir)")
-	all := fs.Bool("all", false, "include resolved findings")
-	format := fs.String("format", "table", "output format: table or json")
+	fs, configPath, all, format := findingsFlags()
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -139,10 +146,16 @@ func cmdFindings(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return tw.Flush()
 }
 
+// statusFlags defines the flags of `driftd status`.
+func statusFlags() (fs *flag.FlagSet, configPath *string, runs *int) {
+	fs = newFlagSet("status")
+	configPath = fs.String("config", config.DefaultPath, "configuration `file` (for [daemon] state_dir)")
+	runs = fs.Int("runs", 10, "show this `number` of recent runs")
+	return fs, configPath, runs
+}
+
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("status", stderr)
-	configPath := fs.String("config", config.DefaultPath, "configuration file (for [daemon] state_dir)")
-	limit := fs.Int("runs", 10, "how many recent runs to show")
+	fs, configPath, limit := statusFlags()
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -256,14 +269,20 @@ func requestSummary(m map[string]int) string {
 func safeName(s string) string { return textsafe.Field(s, textsafe.MaxName) }
 func safeText(s string) string { return textsafe.Field(s, textsafe.MaxText) }
 
+// baselineFlags defines the flags of `driftd baseline approve`.
+func baselineFlags() (fs *flag.FlagSet, configPath, integration *string, fromRun *int64) {
+	fs = newFlagSet("baseline approve")
+	configPath = fs.String("config", config.DefaultPath, "configuration `file` (for [daemon] state_dir)")
+	integration = fs.String("integration", "", "approve only the integration of this `name` (default: all)")
+	fromRun = fs.Int64("from-run", 0, "approve the snapshot of the run with this `id` (default: the latest complete run)")
+	return fs, configPath, integration, fromRun
+}
+
 func cmdBaseline(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "approve" {
 		return errors.New("usage: driftd baseline approve [--config FILE] [--integration NAME] [--from-run ID]")
 	}
-	fs := newFlagSet("baseline approve", stderr)
-	configPath := fs.String("config", config.DefaultPath, "configuration file (for [daemon] state_dir)")
-	integration := fs.String("integration", "", "approve only this integration (default: all)")
-	fromRun := fs.Int64("from-run", 0, "approve the snapshot of this run (default: the latest complete run)")
+	fs, configPath, integration, fromRun := baselineFlags()
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -309,12 +328,18 @@ func cmdBaseline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
+// diffFlags defines the flags of `driftd diff`.
+func diffFlags() (fs *flag.FlagSet, configPath *string, baseline *bool, integration, format *string) {
+	fs = newFlagSet("diff")
+	configPath = fs.String("config", config.DefaultPath, "configuration `file` (for [daemon] state_dir)")
+	baseline = fs.Bool("baseline", false, "compare the approved baseline with RUN (default: the latest run with a snapshot)")
+	integration = fs.String("integration", "", "with --baseline: the integration of this `name` (default: every one with a baseline)")
+	format = fs.String("format", "table", "output `format`: table or json")
+	return fs, configPath, baseline, integration, format
+}
+
 func cmdDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("diff", stderr)
-	configPath := fs.String("config", config.DefaultPath, "configuration file (for [daemon] state_dir)")
-	baseline := fs.Bool("baseline", false, "compare the approved baseline with RUN (default: the latest run with a snapshot)")
-	integration := fs.String("integration", "", "with --baseline: the integration (default: every one with a baseline)")
-	format := fs.String("format", "table", "output format: table or json")
+	fs, configPath, baseline, integration, format := diffFlags()
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
