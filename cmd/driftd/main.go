@@ -160,7 +160,7 @@ func commands() []command {
 		{name: "run", summary: "the scheduled daemon",
 			flags: func() *flag.FlagSet { fs, _ := runFlags(); return fs }},
 		{name: "status", summary: "recent runs, open findings and baselines",
-			flags: func() *flag.FlagSet { fs, _, _ := statusFlags(); return fs }},
+			flags: func() *flag.FlagSet { fs, _, _, _ := statusFlags(); return fs }},
 		{name: "findings", summary: "the findings in the state store",
 			flags: func() *flag.FlagSet { fs, _, _, _ := findingsFlags(); return fs }},
 		{name: "baseline approve", summary: "approve a run's snapshot as the baseline DRIFT-001 compares with",

@@ -379,6 +379,17 @@ func (s *Store) LatestCompleteRun(ctx context.Context) (int64, error) {
 	return id, err
 }
 
+// LatestSnapshotRun is the newest run whose snapshot is still stored
+// (complete or incomplete; a failed run has none).
+func (s *Store) LatestSnapshotRun(ctx context.Context) (int64, error) {
+	var id int64
+	err := s.db.QueryRowContext(ctx, `SELECT run_id FROM snapshots ORDER BY run_id DESC LIMIT 1`).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("no run with a snapshot yet: %w", ErrNotFound)
+	}
+	return id, err
+}
+
 func compress(snap *snapshot.Snapshot) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
