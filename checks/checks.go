@@ -4,107 +4,37 @@
 package checks
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"strings"
-	"time"
-
+	"github.com/driftd/driftd/internal/finding"
 	"github.com/driftd/driftd/internal/snapshot"
 )
 
-// Severity orders findings; the zero value is invalid.
-type Severity int
-
-const (
-	Low Severity = iota + 1
-	Medium
-	High
-	Critical
+// The vocabulary lives in internal/finding; these names keep the
+// catalog's code short.
+type (
+	Severity    = finding.Severity
+	Resource    = finding.Resource
+	Finding     = finding.Finding
+	Suppression = finding.Suppression
 )
 
-var severityNames = [...]string{Low: "low", Medium: "medium", High: "high", Critical: "critical"}
+const (
+	Low      = finding.Low
+	Medium   = finding.Medium
+	High     = finding.High
+	Critical = finding.Critical
 
-func (s Severity) String() string {
-	if s < Low || s > Critical {
-		return "unknown"
-	}
-	return severityNames[s]
-}
+	KindAppRegistration  = finding.KindAppRegistration
+	KindProvisioningApp  = finding.KindProvisioningApp
+	KindIdentityProvider = finding.KindIdentityProvider
+)
 
 // ParseSeverity reads "low", "medium", "high" or "critical".
-func ParseSeverity(name string) (Severity, error) {
-	for s := Low; s <= Critical; s++ {
-		if strings.EqualFold(name, severityNames[s]) {
-			return s, nil
-		}
-	}
-	return 0, fmt.Errorf("unknown severity %q (want low, medium, high or critical)", name)
-}
+func ParseSeverity(name string) (Severity, error) { return finding.ParseSeverity(name) }
 
-func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
-func (s *Severity) UnmarshalText(b []byte) error {
-	v, err := ParseSeverity(string(b))
-	if err != nil {
-		return err
-	}
-	*s = v
-	return nil
-}
-
-// Resource identifies what a finding is about.
-type Resource struct {
-	Side snapshot.Side `json:"side"`
-	// Kind is e.g. "app_registration", "provisioning_app", "identity_provider".
-	Kind string `json:"kind"`
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
-// Resource kinds.
-const (
-	KindAppRegistration  = "app_registration"
-	KindProvisioningApp  = "provisioning_app"
-	KindIdentityProvider = "identity_provider"
-)
-
-// Finding is one failed expectation.
-type Finding struct {
-	CheckID     string   `json:"check_id"`
-	Severity    Severity `json:"severity"`
-	Integration string   `json:"integration"`
-	Resource    Resource `json:"resource"`
-	// Setting names what within the resource is wrong (a permission, a
-	// credential's keyId, an IdP setting); it feeds the fingerprint.
-	Setting     string `json:"-"`
-	Message     string `json:"message"`
-	Expected    string `json:"expected"`
-	Actual      string `json:"actual"`
-	Remediation string `json:"remediation"`
-	Fingerprint string `json:"fingerprint"`
-	// Suppression is set when a configured suppression covers the finding.
-	Suppression *Suppression `json:"suppression,omitempty"`
-	// Needs is the data the finding was derived from: it resolves only in
-	// a run that read all of it.
-	Needs []snapshot.DataKind `json:"-"`
-}
-
-// Suppression records why a finding is accepted and until when.
-type Suppression struct {
-	Reason  string     `json:"reason"`
-	Expires *time.Time `json:"expires,omitempty"`
-}
-
-// Fingerprint derives a finding's identity from what it is about, never
-// from its text or the time, so it is stable across runs.
+// Fingerprint derives a finding's identity from what it is about (see
+// finding.Fingerprint).
 func Fingerprint(checkID, integration string, r Resource, setting string) string {
-	h := sha256.New()
-	for _, part := range []string{checkID, integration, string(r.Side), r.Kind, strings.ToLower(r.ID), setting} {
-		h.Write([]byte(part))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil))[:32]
+	return finding.Fingerprint(checkID, integration, r, setting)
 }
 
 // Input is what a check evaluates: the whole snapshot and one integration.

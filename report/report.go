@@ -8,23 +8,21 @@ import (
 	"time"
 
 	"github.com/driftd/driftd/checks"
+	"github.com/driftd/driftd/internal/finding"
 )
 
 // Version is the JSON report format version.
 const Version = 1
 
-// Integration statuses.
+// Integration and check result statuses (the vocabulary's).
 const (
-	Complete   = "complete"
-	Incomplete = "incomplete"
-)
+	Complete   = finding.Complete
+	Incomplete = finding.Incomplete
 
-// Check result statuses.
-const (
-	StatusPass             = "pass"
-	StatusFail             = "fail"
-	StatusCouldNotEvaluate = "could_not_evaluate"
-	StatusNotApplicable    = "not_applicable"
+	StatusPass             = finding.StatusPass
+	StatusFail             = finding.StatusFail
+	StatusCouldNotEvaluate = finding.StatusCouldNotEvaluate
+	StatusNotApplicable    = finding.StatusNotApplicable
 )
 
 // Report is the outcome of one audit run.

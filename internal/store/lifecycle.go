@@ -5,21 +5,20 @@ import (
 	"time"
 
 	"github.com/driftd/driftd/checks"
+	vocab "github.com/driftd/driftd/internal/finding"
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/report"
 )
 
-// Finding states as stored.
+// Finding states as stored, and transition kinds of a finding in one run
+// (the vocabulary's).
 const (
-	StateOpen     = "open"
-	StateResolved = "resolved"
-)
+	StateOpen     = vocab.StateOpen
+	StateResolved = vocab.StateResolved
 
-// Transition kinds of a finding in one run.
-const (
-	EventOpened   = "opened"
-	EventReopened = "reopened"
-	EventResolved = "resolved"
+	EventOpened   = vocab.EventOpened
+	EventReopened = vocab.EventReopened
+	EventResolved = vocab.EventResolved
 )
 
 // Finding is a finding's stored lifecycle.

@@ -14,17 +14,18 @@ import (
 	"time"
 
 	"github.com/driftd/driftd/checks"
+	vocab "github.com/driftd/driftd/internal/finding"
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/report"
 )
 
 // Run statuses.
 const (
-	RunComplete   = "complete"
-	RunIncomplete = "incomplete"
+	RunComplete   = vocab.RunComplete
+	RunIncomplete = vocab.RunIncomplete
 	// RunFailed is a run that produced no usable evaluation (it could not
 	// start, or it panicked): it resolves nothing.
-	RunFailed = "failed"
+	RunFailed = vocab.RunFailed
 )
 
 // Run is a stored run.

@@ -10,14 +10,15 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/driftd/driftd/checks"
+	vocab "github.com/driftd/driftd/internal/finding"
 	"github.com/driftd/driftd/internal/snapshot"
 )
 
 // Finding events passed to FindingEvent.
 const (
-	EventOpened   = "opened"
-	EventResolved = "resolved"
-	EventReopened = "reopened"
+	EventOpened   = vocab.EventOpened
+	EventResolved = vocab.EventResolved
+	EventReopened = vocab.EventReopened
 )
 
 // Notification outcomes passed to NotificationResult.

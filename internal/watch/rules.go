@@ -3,12 +3,13 @@ package watch
 import (
 	"strings"
 
+	"github.com/driftd/driftd/internal/finding"
 	"github.com/driftd/driftd/internal/snapshot"
 )
 
 // MicrosoftGraphAppID is the well-known appId of Microsoft Graph in every
 // tenant.
-const MicrosoftGraphAppID = "00000003-0000-0000-c000-000000000000"
+const MicrosoftGraphAppID = finding.MicrosoftGraphAppID
 
 // Consent returns the Microsoft Graph scopes granted to the integration's
 // app for all users (AllPrincipals grants) and those consented only by

@@ -17,13 +17,14 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipalswithappid"
 
+	"github.com/driftd/driftd/internal/finding"
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/transport"
 )
 
 // MicrosoftGraphAppID is the well-known appId of the Microsoft Graph API in
 // every tenant.
-const MicrosoftGraphAppID = "00000003-0000-0000-c000-000000000000"
+const MicrosoftGraphAppID = finding.MicrosoftGraphAppID
 
 // Properties requested with $select: only what the checks and the stored
 // snapshot use.
