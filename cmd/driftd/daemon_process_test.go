@@ -15,6 +15,7 @@ import (
 
 	"github.com/driftd/driftd/internal/demo"
 	"github.com/driftd/driftd/internal/sim"
+	"github.com/driftd/driftd/internal/simtest"
 	"github.com/driftd/driftd/internal/store"
 	"github.com/driftd/driftd/notify/slack/slacktest"
 )
@@ -32,12 +33,7 @@ func TestMain(m *testing.M) {
 // schedule and its own state directory.
 func daemonConfig(t *testing.T, schedule string) (*demo.Environment, string) {
 	t.Helper()
-	t.Setenv("CLOUDFLARE_BASE_URL", "https://cloudflare-env.invalid/")
-	env, err := demo.Start(t.TempDir(), demo.ScenarioDrifted, time.Now(), sim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(env.Close)
+	env := simtest.Start(t, demo.ScenarioDrifted, sim.Options{})
 	stateDir := filepath.Join(t.TempDir(), "state")
 	f, err := os.OpenFile(env.ConfigPath, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {

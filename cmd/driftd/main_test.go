@@ -16,6 +16,7 @@ import (
 
 	"github.com/driftd/driftd/internal/demo"
 	"github.com/driftd/driftd/internal/sim"
+	"github.com/driftd/driftd/internal/simtest"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -27,12 +28,7 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 
 func simConfig(t *testing.T, scenario string) *demo.Environment {
 	t.Helper()
-	t.Setenv("CLOUDFLARE_BASE_URL", "https://cloudflare-env.invalid/")
-	env, err := demo.Start(t.TempDir(), scenario, time.Now(), sim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(env.Close)
+	env := simtest.Start(t, scenario, sim.Options{})
 	return env
 }
 
