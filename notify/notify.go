@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/driftd/driftd/checks"
+	"github.com/driftd/driftd/internal/finding"
 )
 
 // Batch kinds.
@@ -28,9 +28,9 @@ const (
 
 // Item is one finding in a batch and why it is being sent.
 type Item struct {
-	Event     string         `json:"event"`
-	Finding   checks.Finding `json:"finding"`
-	FirstSeen time.Time      `json:"first_seen"`
+	Event     string          `json:"event"`
+	Finding   finding.Finding `json:"finding"`
+	FirstSeen time.Time       `json:"first_seen"`
 }
 
 // Batch is what one route is told after one run.
