@@ -47,10 +47,31 @@ type Batch struct {
 	Integration string    `json:"integration,omitempty"`
 	Since       time.Time `json:"since,omitempty"`
 	Reason      string    `json:"reason,omitempty"`
+	// Integrations is the audit health, at this run, of every
+	// integration the route covers, by name.
+	Integrations []IntegrationStatus `json:"integrations,omitempty"`
 }
 
-// Payload is one rendered message, as stored in the outbox and sent as is:
-// the plain-text fallback and the Block Kit blocks (a JSON array).
+// Integration health statuses.
+const (
+	// StatusOK: the integration was fully audited.
+	StatusOK = "ok"
+	// StatusIncomplete: some of its data could not be read, since Since.
+	StatusIncomplete = "incomplete"
+)
+
+// IntegrationStatus is whether an integration was fully audited.
+type IntegrationStatus struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	// Since and Reason are set while the status is incomplete.
+	Since  *time.Time `json:"since,omitempty"`
+	Reason string     `json:"reason,omitempty"`
+}
+
+// Payload is one rendered Slack message: the plain-text fallback and the
+// Block Kit blocks (a JSON array). Versions of driftd before the outbox
+// stored batches stored these; such rows are still sent as they are.
 type Payload struct {
 	Text   string          `json:"text"`
 	Blocks json.RawMessage `json:"blocks,omitempty"`

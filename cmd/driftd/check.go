@@ -20,7 +20,6 @@ import (
 	"github.com/driftd/driftd/internal/engine"
 	"github.com/driftd/driftd/internal/store"
 	"github.com/driftd/driftd/internal/textsafe"
-	"github.com/driftd/driftd/notify/slack"
 	"github.com/driftd/driftd/report"
 )
 
@@ -112,8 +111,8 @@ func runAudit(parent context.Context, cfg *config.Config, opts checkOptions, std
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel}))
 	var res *audit.Result
-	if opts.notify && len(cfg.Notify.Slack) == 0 {
-		return exitError, errors.New("--notify: no [[notify.slack]] route is configured")
+	if opts.notify && len(cfg.Notify.Routes()) == 0 {
+		return exitError, errors.New("--notify: no [[notify.slack]] or [[notify.webhook]] route is configured")
 	}
 	var st *store.Store
 	if opts.stateDir != "" || opts.notify {
@@ -133,10 +132,7 @@ func runAudit(parent context.Context, cfg *config.Config, opts checkOptions, std
 			return exitError, err
 		}
 		defer st.Close()
-		eng := &engine.Engine{Store: st, Logger: logger}
-		if opts.notify {
-			eng.Render = slack.Render
-		}
+		eng := &engine.Engine{Store: st, Logger: logger, Notify: opts.notify}
 		out, err := eng.RunOnce(ctx, cfg, engine.TriggerCheck, opts.integrations)
 		if err != nil {
 			return exitError, err
@@ -200,7 +196,7 @@ type routeFailure struct{ route, reason string }
 // ends. It returns the routes left with undelivered messages, in route
 // order; they stay in the outbox.
 func deliverNow(ctx context.Context, cfg *config.Config, st *store.Store, logger *slog.Logger) ([]routeFailure, error) {
-	senders, err := slackSenders(nil)(cfg)
+	senders, err := routeSenders(nil)(cfg)
 	if err != nil {
 		return nil, err
 	}

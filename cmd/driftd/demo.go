@@ -124,7 +124,7 @@ func serveDemo(ctx context.Context, dir, scenario string, stdout io.Writer) (int
 // showSlackPreview prints what a Slack route with the default settings
 // (min_severity = "medium") would receive after this first run.
 func showSlackPreview(w io.Writer, cfg *config.Config, res *audit.Result) {
-	route := config.SlackRoute{Name: "security", Severity: checks.Medium, Mention: "@security-oncall"}
+	route := config.SlackRoute{Route: config.Route{Name: "security", Severity: checks.Medium}, Mention: "@security-oncall"}
 	batch := notify.Batch{Kind: notify.KindFindings, Route: route.Name, RunID: 1, RunAt: res.Report.FinishedAt, AccountID: cfg.Cloudflare.AccountID}
 	for _, f := range res.Report.Findings {
 		if f.Severity >= route.Severity && f.Suppression == nil {

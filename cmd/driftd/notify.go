@@ -15,23 +15,27 @@ import (
 	"github.com/driftd/driftd/internal/textsafe"
 	"github.com/driftd/driftd/internal/transport"
 	"github.com/driftd/driftd/notify"
-	"github.com/driftd/driftd/notify/slack"
+	"github.com/driftd/driftd/notify/transports"
 )
 
-// slackSenders builds one transport per [[notify.slack]] route.
-func slackSenders(tel *telemetry.Telemetry) func(*config.Config) (map[string]dispatch.Sender, error) {
+// routeSenders builds the transport of every configured route, of every
+// transport in the registry (notify/transports).
+func routeSenders(tel *telemetry.Telemetry) func(*config.Config) (map[string]dispatch.Sender, error) {
 	return func(cfg *config.Config) (map[string]dispatch.Sender, error) {
 		base, err := transport.New("")
 		if err != nil {
 			return nil, err
 		}
-		client := &http.Client{Transport: tel.WrapTransport("slack", base), Timeout: 30 * time.Second}
-		out := map[string]dispatch.Sender{}
-		for _, route := range cfg.Notify.Slack {
-			out[route.Name] = slack.New(route, client)
-		}
-		return out, nil
+		return transports.Senders(&cfg.Notify, func(name string) *http.Client {
+			return &http.Client{Transport: tel.WrapTransport(name, base), Timeout: 30 * time.Second}
+		})
 	}
+}
+
+// slackSenders is routeSenders: it builds every route's transport, Slack
+// and webhook alike.
+func slackSenders(tel *telemetry.Telemetry) func(*config.Config) (map[string]dispatch.Sender, error) {
+	return routeSenders(tel)
 }
 
 // notifyTestFlags defines the flags of `driftd notify test`.
@@ -56,30 +60,39 @@ func cmdNotify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if len(cfg.Notify.Slack) == 0 {
-		return errors.New("no [[notify.slack]] route is configured")
+	routes := cfg.Notify.Common()
+	if len(routes) == 0 {
+		return errors.New("no [[notify.slack]] or [[notify.webhook]] route is configured")
 	}
-	senders, err := slackSenders(nil)(cfg)
+	senders, err := routeSenders(nil)(cfg)
 	if err != nil {
 		return err
 	}
 	failed, tested := 0, 0
-	for _, route := range cfg.Notify.Slack {
+	for _, route := range routes {
 		if *only != "" && route.Name != *only {
 			continue
 		}
 		tested++
+		name := textsafe.Field(route.Name, textsafe.MaxName)
+		sender := senders[route.Name]
 		batch := notify.Batch{Kind: notify.KindTest, Route: route.Name, RunAt: time.Now().UTC(), AccountID: cfg.Cloudflare.AccountID}
-		for _, p := range slack.Render(batch, route) {
+		msgs, err := sender.Render(batch)
+		if err != nil {
+			failed++
+			fmt.Fprintf(stdout, "%s: FAILED: rendering the test message failed\n", name)
+			continue
+		}
+		for _, msg := range msgs {
 			sendCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			_, err := senders[route.Name].Send(sendCtx, p)
+			_, err := sender.Deliver(sendCtx, msg)
 			cancel()
 			if err != nil {
 				failed++
-				fmt.Fprintf(stdout, "%s: FAILED: %s\n", textsafe.Field(route.Name, textsafe.MaxName), textsafe.Field(err.Error(), textsafe.MaxText))
+				fmt.Fprintf(stdout, "%s: FAILED: %s\n", name, textsafe.Field(err.Error(), textsafe.MaxText))
 				break
 			}
-			fmt.Fprintf(stdout, "%s: sent\n", textsafe.Field(route.Name, textsafe.MaxName))
+			fmt.Fprintf(stdout, "%s: sent\n", name)
 		}
 	}
 	if tested == 0 {

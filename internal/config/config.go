@@ -67,30 +67,82 @@ type Config struct {
 	Telemetry    Telemetry     `toml:"telemetry"`
 }
 
-// Notify holds the notification routes.
+// Notify holds the notification routes, one list per transport: the
+// [[notify.<transport>]] tables. Every route has the shared block of keys
+// (Route) plus its transport's own. Adding a transport is a field here, a
+// route type implementing RouteConfig, its entry in Routes and
+// Transports, and its constructor in notify/transports.
 type Notify struct {
-	Slack []SlackRoute `toml:"slack"`
+	Slack   []SlackRoute   `toml:"slack"`
+	Webhook []WebhookRoute `toml:"webhook"`
 }
 
-// SlackRoute is one destination for findings: a bot token posting to a
-// channel, or an incoming webhook.
-type SlackRoute struct {
-	Name           string `toml:"name"`
-	Token          Secret `toml:"token"`
-	TokenFile      string `toml:"token_file"`
-	WebhookURL     Secret `toml:"webhook_url"`
-	WebhookURLFile string `toml:"webhook_url_file"`
-	Channel        string `toml:"channel"`
+// Transport names, as in [[notify.<transport>]].
+const (
+	TransportSlack   = "slack"
+	TransportWebhook = "webhook"
+)
+
+// Transports lists the notification transports this configuration
+// knows, in the order their routes are listed by Routes.
+func Transports() []string { return []string{TransportSlack, TransportWebhook} }
+
+// Routes lists every configured route of every transport: the Slack
+// routes, then the webhook routes, each in file order.
+func (n *Notify) Routes() []RouteConfig {
+	out := make([]RouteConfig, 0, len(n.Slack)+len(n.Webhook))
+	for i := range n.Slack {
+		out = append(out, &n.Slack[i])
+	}
+	for i := range n.Webhook {
+		out = append(out, &n.Webhook[i])
+	}
+	return out
+}
+
+// Common lists the shared block of every configured route, in the order
+// of Routes.
+func (n *Notify) Common() []Route {
+	routes := n.Routes()
+	out := make([]Route, len(routes))
+	for i, r := range routes {
+		out[i] = r.Common()
+	}
+	return out
+}
+
+// RouteConfig is one configured route of any transport.
+type RouteConfig interface {
+	// Common is the route's shared block: its name and what it is told.
+	Common() Route
+	// Transport names the route's transport ("slack", "webhook").
+	Transport() string
+	// shared is the route's shared block, for defaults and validation.
+	shared() *Route
+	// secrets lists the route's secret keys, for resolution.
+	secrets() []secretKey
+	// check validates the transport's own keys; at names the route.
+	check(at string) error
+}
+
+// secretKey is one secret of a route: its key, the *_file key and path
+// that may hold it instead, and the $CREDENTIALS_DIRECTORY file name
+// that is used when neither is set ("" for none).
+type secretKey struct {
+	key, fileKey, file, cred string
+	value                    Secret
+	set                      func(Secret)
+}
+
+// Route is the block of keys every notification route has.
+type Route struct {
+	Name string `toml:"name"`
 	// MinSeverity is the lowest severity sent (default medium).
 	MinSeverity string `toml:"min_severity"`
 	// RepeatInterval is how often a still-open finding is reminded
 	// (default 24h; "0" never reminds).
 	RepeatInterval string `toml:"repeat_interval"`
 	SendResolved   *bool  `toml:"send_resolved"`
-	APIURL         string `toml:"api_url"`
-	// Mention is prepended to messages with critical findings, e.g.
-	// "<!subteam^S0123>" or "<!channel>".
-	Mention string `toml:"mention"`
 	// Integrations limits the route to these integrations; empty: all.
 	Integrations []string `toml:"integrations"`
 
@@ -99,15 +151,11 @@ type SlackRoute struct {
 	Repeat   time.Duration   `toml:"-"`
 }
 
-// UsesWebhook reports whether the route posts to an incoming webhook
-// rather than with a bot token.
-func (r SlackRoute) UsesWebhook() bool { return !r.WebhookURL.IsZero() }
-
 // ResolvedEnabled reports send_resolved with its default (true).
-func (r SlackRoute) ResolvedEnabled() bool { return r.SendResolved == nil || *r.SendResolved }
+func (r Route) ResolvedEnabled() bool { return r.SendResolved == nil || *r.SendResolved }
 
 // Covers reports whether the route takes findings of the integration.
-func (r SlackRoute) Covers(integration string) bool {
+func (r Route) Covers(integration string) bool {
 	if len(r.Integrations) == 0 {
 		return true
 	}
@@ -117,6 +165,139 @@ func (r SlackRoute) Covers(integration string) bool {
 		}
 	}
 	return false
+}
+
+// SlackRoute is one Slack destination for findings: a bot token posting
+// to a channel, or an incoming webhook.
+type SlackRoute struct {
+	Route
+	Token          Secret `toml:"token"`
+	TokenFile      string `toml:"token_file"`
+	WebhookURL     Secret `toml:"webhook_url"`
+	WebhookURLFile string `toml:"webhook_url_file"`
+	Channel        string `toml:"channel"`
+	APIURL         string `toml:"api_url"`
+	// Mention is prepended to messages with critical findings, e.g.
+	// "<!subteam^S0123>" or "<!channel>".
+	Mention string `toml:"mention"`
+}
+
+// UsesWebhook reports whether the route posts to an incoming webhook
+// rather than with a bot token.
+func (r SlackRoute) UsesWebhook() bool { return !r.WebhookURL.IsZero() }
+
+// Common implements RouteConfig.
+func (r *SlackRoute) Common() Route { return r.Route }
+
+// Transport implements RouteConfig.
+func (r *SlackRoute) Transport() string { return TransportSlack }
+
+func (r *SlackRoute) shared() *Route { return &r.Route }
+
+func (r *SlackRoute) secrets() []secretKey {
+	return []secretKey{
+		{key: "token", fileKey: "token_file", file: r.TokenFile, cred: "slack_" + r.Name + "_token", value: r.Token, set: func(s Secret) { r.Token = s }},
+		{key: "webhook_url", fileKey: "webhook_url_file", file: r.WebhookURLFile, cred: "slack_" + r.Name + "_webhook_url", value: r.WebhookURL, set: func(s Secret) { r.WebhookURL = s }},
+	}
+}
+
+func (r *SlackRoute) check(at string) error {
+	switch {
+	case r.Token.IsZero() && r.WebhookURL.IsZero():
+		return fmt.Errorf("%s: set token (with channel) or webhook_url", at)
+	case !r.Token.IsZero() && !r.WebhookURL.IsZero():
+		return fmt.Errorf("%s: token and webhook_url are both set; use one", at)
+	case !r.Token.IsZero() && r.Channel == "":
+		return fmt.Errorf("%s.channel: required with a bot token (e.g. \"#security-alerts\" or a channel ID)", at)
+	}
+	if !r.WebhookURL.IsZero() {
+		// The URL is a secret: say what is wrong without printing it.
+		if err := checkURL(at+".webhook_url", r.WebhookURL.Reveal(), true, true); err != nil {
+			return err
+		}
+	}
+	return checkURL(at+".api_url", r.APIURL, true, false)
+}
+
+// WebhookRoute POSTs each batch as a signed JSON document to a URL.
+type WebhookRoute struct {
+	Route
+	// URL is a secret: it often carries a routing or integration key.
+	URL     Secret `toml:"url"`
+	URLFile string `toml:"url_file"`
+	// Secret, when set, signs every body: X-Driftd-Signature is
+	// "sha256=" and the hex HMAC-SHA256 of the body under it.
+	Secret     Secret `toml:"secret"`
+	SecretFile string `toml:"secret_file"`
+	// Headers are added to every request (an API key); their values are
+	// secrets and may be ${VAR} references.
+	Headers map[string]Secret `toml:"headers"`
+}
+
+// Common implements RouteConfig.
+func (r *WebhookRoute) Common() Route { return r.Route }
+
+// Transport implements RouteConfig.
+func (r *WebhookRoute) Transport() string { return TransportWebhook }
+
+func (r *WebhookRoute) shared() *Route { return &r.Route }
+
+func (r *WebhookRoute) secrets() []secretKey {
+	keys := []secretKey{
+		{key: "url", fileKey: "url_file", file: r.URLFile, cred: "webhook_" + r.Name + "_url", value: r.URL, set: func(s Secret) { r.URL = s }},
+		{key: "secret", fileKey: "secret_file", file: r.SecretFile, cred: "webhook_" + r.Name + "_secret", value: r.Secret, set: func(s Secret) { r.Secret = s }},
+	}
+	names := make([]string, 0, len(r.Headers))
+	for name := range r.Headers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		keys = append(keys, secretKey{key: "headers." + keyPath([]string{name}), value: r.Headers[name], set: func(s Secret) { r.Headers[name] = s }})
+	}
+	return keys
+}
+
+// reservedWebhookHeaders are set by driftd and cannot be configured.
+var reservedWebhookHeaders = []string{"Host", "Content-Type", "Content-Length", "Content-Encoding", "Transfer-Encoding", "Connection", "User-Agent", "Referer"}
+
+var headerNamePattern = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
+
+func (r *WebhookRoute) check(at string) error {
+	if r.URL.IsZero() {
+		return fmt.Errorf("%s: set url (or url_file, or $CREDENTIALS_DIRECTORY/webhook_%s_url)", at, r.Name)
+	}
+	// The URL is a secret: say what is wrong without printing it.
+	if err := checkURL(at+".url", r.URL.Reveal(), true, true); err != nil {
+		return err
+	}
+	names := make([]string, 0, len(r.Headers))
+	for name := range r.Headers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		field := at + ".headers." + keyPath([]string{name})
+		if !headerNamePattern.MatchString(name) {
+			return fmt.Errorf("%s: not a valid HTTP header name", field)
+		}
+		for _, reserved := range reservedWebhookHeaders {
+			if strings.EqualFold(name, reserved) {
+				return fmt.Errorf("%s: set by driftd; it cannot be configured", field)
+			}
+		}
+		if len(name) >= len("X-Driftd-") && strings.EqualFold(name[:len("X-Driftd-")], "X-Driftd-") {
+			return fmt.Errorf("%s: X-Driftd-* headers are set by driftd; they cannot be configured", field)
+		}
+		v := r.Headers[name].Reveal()
+		if strings.TrimSpace(v) == "" {
+			return fmt.Errorf("%s: must not be empty", field)
+		}
+		if strings.ContainsFunc(v, func(c rune) bool { return c < 0x20 && c != '\t' || c == 0x7f }) {
+			return fmt.Errorf("%s: must not contain control characters", field)
+		}
+	}
+	return nil
 }
 
 // Telemetry configures OpenTelemetry export over OTLP. Empty Endpoint
@@ -388,15 +569,17 @@ func (c *Config) applyDefaults() {
 	if d.LogLevel == "" {
 		d.LogLevel = "info"
 	}
-	for i := range c.Notify.Slack {
-		r := &c.Notify.Slack[i]
+	for _, route := range c.Notify.Routes() {
+		r := route.shared()
 		if r.MinSeverity == "" {
 			r.MinSeverity = "medium"
 		}
 		if r.RepeatInterval == "" {
 			r.RepeatInterval = "24h"
 		}
-		if r.APIURL == "" {
+	}
+	for i := range c.Notify.Slack {
+		if r := &c.Notify.Slack[i]; r.APIURL == "" {
 			r.APIURL = DefaultSlackAPI
 		}
 	}
@@ -430,14 +613,17 @@ func (c *Config) resolve(env Environment, baseDir string) error {
 	if cf.APIToken, err = r.resolve("cloudflare.api_token", cf.APIToken, "cloudflare.api_token_file", cf.APITokenFile, CredCloudflareAPIToken); err != nil {
 		return err
 	}
-	for i := range c.Notify.Slack {
-		route := &c.Notify.Slack[i]
-		at := fmt.Sprintf("notify.slack[%d]", i)
-		if route.Token, err = r.resolve(at+".token", route.Token, at+".token_file", route.TokenFile, "slack_"+route.Name+"_token"); err != nil {
-			return err
-		}
-		if route.WebhookURL, err = r.resolve(at+".webhook_url", route.WebhookURL, at+".webhook_url_file", route.WebhookURLFile, "slack_"+route.Name+"_webhook_url"); err != nil {
-			return err
+	for _, route := range routesAt(&c.Notify) {
+		for _, k := range route.secrets() {
+			fileField := ""
+			if k.fileKey != "" {
+				fileField = route.at + "." + k.fileKey
+			}
+			v, err := r.resolve(route.at+"."+k.key, k.value, fileField, k.file, k.cred)
+			if err != nil {
+				return err
+			}
+			k.set(v)
 		}
 	}
 	for name, v := range c.Telemetry.Headers {
@@ -644,8 +830,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	names := map[string]bool{}
-	for i := range c.Notify.Slack {
-		if err := c.Notify.Slack[i].validate(i, c, names); err != nil {
+	for _, route := range routesAt(&c.Notify) {
+		if err := validateRoute(route, c, names); err != nil {
 			return err
 		}
 	}
@@ -654,8 +840,30 @@ func (c *Config) Validate() error {
 
 var routeNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
 
-func (r *SlackRoute) validate(i int, c *Config, names map[string]bool) error {
-	at := fmt.Sprintf("notify.slack[%d]", i)
+// indexedRoute is a route with its place in the file,
+// "notify.<transport>[i]".
+type indexedRoute struct {
+	RouteConfig
+	at string
+}
+
+func routesAt(n *Notify) []indexedRoute {
+	seen := map[string]int{}
+	var out []indexedRoute
+	for _, r := range n.Routes() {
+		t := r.Transport()
+		out = append(out, indexedRoute{r, fmt.Sprintf("notify.%s[%d]", t, seen[t])})
+		seen[t]++
+	}
+	return out
+}
+
+// validateRoute checks a route's shared block and its transport's keys.
+// Route names are unique across transports: a route's messages are
+// queued under its name.
+func validateRoute(route indexedRoute, c *Config, names map[string]bool) error {
+	r := route.shared()
+	at := route.at
 	if !routeNamePattern.MatchString(r.Name) {
 		return fieldErr(at+".name", r.Name, "must be 1-40 lower-case letters, digits, '_' or '-'")
 	}
@@ -663,22 +871,8 @@ func (r *SlackRoute) validate(i int, c *Config, names map[string]bool) error {
 		return fmt.Errorf("%s.name: duplicate route name %q", at, r.Name)
 	}
 	names[r.Name] = true
-	at = fmt.Sprintf("notify.slack %q", r.Name)
-	switch {
-	case r.Token.IsZero() && r.WebhookURL.IsZero():
-		return fmt.Errorf("%s: set token (with channel) or webhook_url", at)
-	case !r.Token.IsZero() && !r.WebhookURL.IsZero():
-		return fmt.Errorf("%s: token and webhook_url are both set; use one", at)
-	case !r.Token.IsZero() && r.Channel == "":
-		return fmt.Errorf("%s.channel: required with a bot token (e.g. \"#security-alerts\" or a channel ID)", at)
-	}
-	if !r.WebhookURL.IsZero() {
-		// The URL is a secret: say what is wrong without printing it.
-		if err := checkURL(at+".webhook_url", r.WebhookURL.Reveal(), true, true); err != nil {
-			return err
-		}
-	}
-	if err := checkURL(at+".api_url", r.APIURL, true, false); err != nil {
+	at = fmt.Sprintf("notify.%s %q", route.Transport(), r.Name)
+	if err := route.check(at); err != nil {
 		return err
 	}
 	var err error

@@ -21,10 +21,10 @@ import (
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/dispatch"
 	"github.com/driftd/driftd/internal/engine"
-	"github.com/driftd/driftd/internal/notifyplan"
 	"github.com/driftd/driftd/internal/statelock"
 	"github.com/driftd/driftd/internal/store"
 	"github.com/driftd/driftd/internal/telemetry"
+	"github.com/driftd/driftd/notify"
 )
 
 // Options configure a daemon.
@@ -44,10 +44,14 @@ type Options struct {
 	Now func() time.Time
 	// Telemetry receives spans, metrics and finding events; nil: none.
 	Telemetry *telemetry.Telemetry
-	// Render and Senders turn on notifications: Render queues messages
-	// in each run, Senders builds a transport per configured route.
-	Render  notifyplan.Renderer
+	// Senders turns on notifications: each run queues what each
+	// configured route must be told, and Senders builds the transport of
+	// every route (notify/transports) that renders and sends it.
 	Senders func(*config.Config) (map[string]dispatch.Sender, error)
+	// Render turns on notifications as Senders does; the function itself
+	// is not called (transports render when they send). It is kept until
+	// every caller sets Senders only.
+	Render func(notify.Batch, config.SlackRoute) []notify.Payload
 }
 
 // Daemon is a running scheduler. Its state is owned by the Run loop.
@@ -183,7 +187,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		cfg := d.cfg
 		runCtx, cancel := context.WithTimeout(ctx, time.Duration(cfg.Daemon.RunTimeout))
 		cancelRun = cancel
-		eng := &engine.Engine{Store: d.store, Logger: d.logger, Now: d.now, Telemetry: d.opts.Telemetry, Render: d.opts.Render}
+		eng := &engine.Engine{Store: d.store, Logger: d.logger, Now: d.now, Telemetry: d.opts.Telemetry, Notify: d.opts.Senders != nil || d.opts.Render != nil}
 		go func() {
 			defer cancel()
 			out, err := eng.RunOnce(runCtx, cfg, trigger, nil)
@@ -336,7 +340,7 @@ func (d *Daemon) logExpiredSuppressions(now time.Time) {
 // are retried at once: a reload is how an operator says a route's problem
 // was fixed. Those waiting out a Retry-After or a backoff keep waiting.
 func (d *Daemon) startDispatcher(ctx context.Context) error {
-	if d.opts.Senders == nil || len(d.cfg.Notify.Slack) == 0 {
+	if d.opts.Senders == nil || len(d.cfg.Notify.Routes()) == 0 {
 		d.stopDispatcher = func() {}
 		return nil
 	}
@@ -384,7 +388,7 @@ func (d *Daemon) reload() bool {
 		d.logger.Error("reload rejected, keeping the running configuration", "error", err.Error())
 		return false
 	}
-	d.logger.Info("configuration reloaded", "schedule", cfg.Daemon.Schedule, "integrations", len(cfg.Integrations), "slack_routes", len(cfg.Notify.Slack))
+	d.logger.Info("configuration reloaded", "schedule", cfg.Daemon.Schedule, "integrations", len(cfg.Integrations), "slack_routes", len(cfg.Notify.Slack), "webhook_routes", len(cfg.Notify.Webhook))
 	return true
 }
 

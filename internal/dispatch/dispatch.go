@@ -22,10 +22,21 @@ import (
 	"github.com/driftd/driftd/notify"
 )
 
-// Sender delivers one rendered message and returns the service's message
-// ID (Slack's ts), if any.
+// Sender is one route's transport. The outbox holds transport-neutral
+// batches; the sender renders one when it is due, into the messages it
+// is delivered as, and delivers them one at a time so that pacing and
+// retrying stay here.
 type Sender interface {
-	Send(ctx context.Context, p notify.Payload) (string, error)
+	// Transport names the transport ("slack", "webhook").
+	Transport() string
+	// Render turns a batch into the messages it is delivered as, in
+	// order. It must be a pure function of the batch and the route's
+	// configuration: a retry sends the same messages.
+	Render(b notify.Batch) ([][]byte, error)
+	// Deliver sends one rendered message and returns the service's ID
+	// of it (Slack's ts), if any. Every error should be a
+	// *notify.SendError, whose text holds no secret.
+	Deliver(ctx context.Context, msg []byte) (string, error)
 }
 
 // destination is implemented by senders that know where their messages
@@ -54,7 +65,9 @@ const (
 	permanentRetry = time.Hour
 )
 
-// Dispatcher sends pending outbox items, oldest first per route.
+// Dispatcher sends pending outbox items, oldest first per route. An item
+// that renders as several messages is sent message by message, each
+// paced and recorded: a retry resumes after the last one delivered.
 type Dispatcher struct {
 	Store    *store.Store
 	Senders  map[string]Sender
@@ -159,25 +172,37 @@ func (d *Dispatcher) deliverRoute(ctx context.Context, route string, items []sto
 		if it.NextAttemptAt.After(now) {
 			return it.NextAttemptAt
 		}
-		if gap := d.pacer().since(pace, now); gap < MinInterval {
-			return now.Add(MinInterval - gap)
-		}
-		var p notify.Payload
-		if err := json.Unmarshal(it.Payload, &p); err != nil {
+		msgs, problem := messages(sender, it)
+		if problem != "" {
 			// Cannot happen for items this program wrote; keep it visible.
-			d.markFailed(ctx, route, it, "stored payload is unreadable", true, now.Add(permanentRetry))
+			d.markFailed(ctx, route, it, problem, true, now.Add(permanentRetry))
+			d.noteProblem(route, problem)
 			return now.Add(permanentRetry)
 		}
-		ts, err := d.send(ctx, sender, route, it, p)
-		d.pacer().sent(pace, d.now())
-		if err != nil {
-			if ctx.Err() != nil {
-				return time.Time{} // shutting down: the item stays pending as it was
+		var remoteID string
+		for part := it.PartsSent; part < len(msgs); part++ {
+			now := d.now()
+			if gap := d.pacer().since(pace, now); gap < MinInterval {
+				return now.Add(MinInterval - gap)
 			}
-			next := d.failure(ctx, route, it, err)
-			return next
+			id, err := d.send(ctx, sender, route, it, msgs[part])
+			d.pacer().sent(pace, d.now())
+			if err != nil {
+				if ctx.Err() != nil {
+					return time.Time{} // shutting down: the item stays pending as it was
+				}
+				return d.failure(ctx, route, it, err)
+			}
+			remoteID = id
+			if part+1 < len(msgs) {
+				if err := d.Store.MarkPartSent(context.WithoutCancel(ctx), it.ID, part+1, id); err != nil {
+					d.logger().Error("recording a delivered notification", "route", route, "id", it.ID, "error", err)
+					return d.now().Add(time.Minute)
+				}
+				it.PartsSent = part + 1
+			}
 		}
-		if err := d.Store.MarkSent(context.WithoutCancel(ctx), it.ID, ts, d.now()); err != nil {
+		if err := d.Store.MarkSent(context.WithoutCancel(ctx), it.ID, remoteID, d.now()); err != nil {
 			d.logger().Error("recording a delivered notification", "route", route, "id", it.ID, "error", err)
 			return d.now().Add(time.Minute)
 		}
@@ -190,21 +215,51 @@ func (d *Dispatcher) deliverRoute(ctx context.Context, route string, items []sto
 	return time.Time{}
 }
 
-// send delivers one item inside a "notify <route>" span.
-func (d *Dispatcher) send(ctx context.Context, sender Sender, route string, it store.OutboxItem, p notify.Payload) (string, error) {
+// messages renders an outbox item for its route's transport, or says why
+// it cannot be sent. A batch is rendered now, with the route's current
+// configuration; a message stored rendered by an older driftd is sent as
+// it is, by the transport it was rendered for.
+func messages(sender Sender, it store.OutboxItem) ([][]byte, string) {
+	switch it.Format {
+	case store.FormatBatch:
+		b, err := notify.DecodeBatch(it.Payload)
+		if err != nil {
+			return nil, err.Error()
+		}
+		msgs, err := sender.Render(b)
+		if err != nil {
+			return nil, "rendering the notification failed"
+		}
+		return msgs, ""
+	case store.FormatSlackMessage:
+		if sender.Transport() != "slack" {
+			return nil, "stored message was rendered for Slack; the route now uses " + sender.Transport()
+		}
+		var p notify.Payload
+		if err := json.Unmarshal(it.Payload, &p); err != nil {
+			return nil, "stored payload is unreadable"
+		}
+		return [][]byte{it.Payload}, ""
+	}
+	return nil, "stored notification has an unknown format"
+}
+
+// send delivers one message inside a "notify <route>" span.
+func (d *Dispatcher) send(ctx context.Context, sender Sender, route string, it store.OutboxItem, msg []byte) (string, error) {
 	if d.Tracer == nil {
-		return sender.Send(ctx, p)
+		return sender.Deliver(ctx, msg)
 	}
 	ctx, span := d.Tracer.Start(ctx, "notify "+route, trace.WithAttributes(
 		attribute.String("driftd.route", route), attribute.String("driftd.notification.kind", it.Kind),
+		attribute.String("driftd.notification.transport", sender.Transport()),
 		attribute.Int64("driftd.outbox_id", it.ID), attribute.Int("driftd.attempt", it.Attempts+1)))
 	defer span.End()
-	ts, err := sender.Send(ctx, p)
+	id, err := sender.Deliver(ctx, msg)
 	if err != nil {
 		// SendError texts are secret-free by contract.
 		span.SetStatus(codes.Error, err.Error())
 	}
-	return ts, err
+	return id, err
 }
 
 // failure classifies a send error and schedules the next attempt.

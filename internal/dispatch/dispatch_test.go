@@ -22,13 +22,12 @@ func setup(t *testing.T, token string) (*store.Store, *slacktest.Server, *Dispat
 	t.Helper()
 	st := storetest.Open(t)
 	srv := slacktest.NewServer(t)
-	route := config.SlackRoute{Name: "security", Token: config.NewSecret(token), Channel: slacktest.DefaultChannel, APIURL: srv.URL(), Severity: checks.Medium}
-	payloads := slack.Render(notify.Batch{Kind: notify.KindTest, Route: "security", RunAt: time.Now()}, route)
-	var items []store.NewOutboxItem
-	for _, p := range payloads {
-		data, _ := json.Marshal(p)
-		items = append(items, store.NewOutboxItem{Route: "security", Kind: notify.KindTest, Payload: data})
+	route := config.SlackRoute{Route: config.Route{Name: "security", Severity: checks.Medium}, Token: config.NewSecret(token), Channel: slacktest.DefaultChannel, APIURL: srv.URL()}
+	data, err := notify.EncodeBatch(notify.Batch{Kind: notify.KindTest, Route: "security", RunAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
 	}
+	items := []store.NewOutboxItem{{Route: "security", Kind: notify.KindTest, Format: store.FormatBatch, Payload: data}}
 	if err := st.Enqueue(context.Background(), time.Now(), items); err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +113,7 @@ func TestOnePerSecondPerRoute(t *testing.T) {
 	// Two more messages for the same route.
 	p, _ := json.Marshal(notify.Payload{Text: "second"})
 	q, _ := json.Marshal(notify.Payload{Text: "third"})
-	if err := st.Enqueue(context.Background(), time.Now(), []store.NewOutboxItem{{Route: "security", Kind: "test", Payload: p}, {Route: "security", Kind: "test", Payload: q}}); err != nil {
+	if err := st.Enqueue(context.Background(), time.Now(), []store.NewOutboxItem{{Route: "security", Kind: "test", Format: store.FormatSlackMessage, Payload: p}, {Route: "security", Kind: "test", Format: store.FormatSlackMessage, Payload: q}}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -140,10 +139,10 @@ func TestOnePerSecondPerRoute(t *testing.T) {
 func TestPacingIsPerChannelAcrossRoutes(t *testing.T) {
 	st, srv, d, _ := setup(t, slacktest.DefaultToken)
 	// A second route posting to the same channel.
-	other := config.SlackRoute{Name: "other", Token: config.NewSecret(slacktest.DefaultToken), Channel: slacktest.DefaultChannel, APIURL: srv.URL(), Severity: checks.Medium}
+	other := config.SlackRoute{Route: config.Route{Name: "other", Severity: checks.Medium}, Token: config.NewSecret(slacktest.DefaultToken), Channel: slacktest.DefaultChannel, APIURL: srv.URL()}
 	d.Senders["other"] = slack.New(other, nil)
 	p, _ := json.Marshal(notify.Payload{Text: "from the other route"})
-	if err := st.Enqueue(context.Background(), time.Now(), []store.NewOutboxItem{{Route: "other", Kind: "test", Payload: p}}); err != nil {
+	if err := st.Enqueue(context.Background(), time.Now(), []store.NewOutboxItem{{Route: "other", Kind: "test", Format: store.FormatSlackMessage, Payload: p}}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -164,7 +163,7 @@ func TestPacingIsPerChannelAcrossRoutes(t *testing.T) {
 func TestPaceSurvivesANewDispatcher(t *testing.T) {
 	st, srv, d, _ := setup(t, slacktest.DefaultToken)
 	p, _ := json.Marshal(notify.Payload{Text: "second"})
-	if err := st.Enqueue(context.Background(), time.Now(), []store.NewOutboxItem{{Route: "security", Kind: "test", Payload: p}}); err != nil {
+	if err := st.Enqueue(context.Background(), time.Now(), []store.NewOutboxItem{{Route: "security", Kind: "test", Format: store.FormatSlackMessage, Payload: p}}); err != nil {
 		t.Fatal(err)
 	}
 	d.Pacer = &Pacer{}

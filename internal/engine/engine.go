@@ -19,6 +19,7 @@ import (
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/store"
 	"github.com/driftd/driftd/internal/telemetry"
+	"github.com/driftd/driftd/notify"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -43,9 +44,15 @@ type Engine struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Render, when set, turns on notifications: the run queues what each
-	// [[notify.slack]] route must be told, in the run's transaction.
-	Render notifyplan.Renderer
+	// Notify turns on notifications: the run queues what each
+	// configured route must be told, in the run's transaction, as a
+	// transport-neutral batch its transport renders when it sends it.
+	Notify bool
+	// Render turns on notifications as Notify does; the function itself
+	// is not called.
+	//
+	// Deprecated: set Notify. Transports render when they send.
+	Render func(notify.Batch, config.SlackRoute) []notify.Payload
 	// Telemetry receives the run's spans, metrics and finding events;
 	// nil means none.
 	Telemetry *telemetry.Telemetry
@@ -106,11 +113,10 @@ func (e *Engine) RunOnce(ctx context.Context, cfg *config.Config, trigger string
 		return Outcome{Result: res}, runErr
 	}
 	rec := store.RunRecord{StartedAt: started, FinishedAt: now().UTC(), Trigger: trigger, Integrations: names}
-	if e.Render != nil && len(cfg.Notify.Slack) > 0 {
+	if routes := cfg.Notify.Common(); (e.Notify || e.Render != nil) && len(routes) > 0 {
 		rec.Plan = notifyplan.New(notifyplan.Options{
-			Routes:    cfg.Notify.Slack,
+			Routes:    routes,
 			AccountID: cfg.Cloudflare.AccountID,
-			Render:    e.Render,
 			Suppressed: func(f checks.Finding, at time.Time) bool {
 				return audit.SuppressionFor(cfg.Suppress, f, at) != nil
 			},

@@ -5,7 +5,6 @@
 package notifyplan
 
 import (
-	"encoding/json"
 	"sort"
 	"time"
 
@@ -14,9 +13,6 @@ import (
 	"github.com/driftd/driftd/internal/store"
 	"github.com/driftd/driftd/notify"
 )
-
-// Renderer turns a batch into the messages a route's transport sends.
-type Renderer func(notify.Batch, config.SlackRoute) []notify.Payload
 
 // cannotAuditAfter is how long an integration may go without a complete
 // audit before a route that never reminds (repeat_interval 0) is told.
@@ -28,9 +24,10 @@ func cannotAuditSubject(integration string) string { return "cannot-audit:" + in
 
 // Options are the planner's fixed inputs.
 type Options struct {
-	Routes    []config.SlackRoute
+	// Routes are the shared blocks of the configured routes, of every
+	// transport: what each is told does not depend on how it is sent.
+	Routes    []config.Route
 	AccountID string
-	Render    Renderer
 	// Suppressed reports whether a finding is covered by an active
 	// suppression at the given time; suppressed findings are not sent.
 	Suppressed func(f checks.Finding, at time.Time) bool
@@ -50,7 +47,7 @@ func New(opts Options) store.Plan {
 	}
 }
 
-func planRoute(opts Options, route config.SlackRoute, in store.PlanInput) ([]store.NewOutboxItem, []store.LogUpdate) {
+func planRoute(opts Options, route config.Route, in store.PlanInput) ([]store.NewOutboxItem, []store.LogUpdate) {
 	now := in.Run.FinishedAt
 	log := in.Log[route.Name]
 	events := map[string]string{}
@@ -111,8 +108,9 @@ func planRoute(opts Options, route config.SlackRoute, in store.PlanInput) ([]sto
 
 	var items []store.NewOutboxItem
 	if len(batch) > 0 {
-		b := notify.Batch{Kind: notify.KindFindings, Route: route.Name, RunID: in.Run.ID, RunAt: now, AccountID: opts.AccountID, Items: batch}
-		items = append(items, enqueue(opts, route, b)...)
+		b := notify.Batch{Kind: notify.KindFindings, Route: route.Name, RunID: in.Run.ID, RunAt: now, AccountID: opts.AccountID, Items: batch,
+			Integrations: integrationStatus(route, in)}
+		items = append(items, enqueue(b)...)
 	}
 
 	threshold := route.Repeat
@@ -141,22 +139,49 @@ func planRoute(opts Options, route config.SlackRoute, in store.PlanInput) ([]sto
 			continue
 		}
 		b := notify.Batch{Kind: notify.KindCannotAudit, Route: route.Name, RunID: in.Run.ID, RunAt: now, AccountID: opts.AccountID,
-			Integration: name, Since: *h.IncompleteSince, Reason: h.Reason}
-		items = append(items, enqueue(opts, route, b)...)
+			Integration: name, Since: *h.IncompleteSince, Reason: h.Reason, Integrations: integrationStatus(route, in)}
+		items = append(items, enqueue(b)...)
 		record(subject, notify.KindCannotAudit)
 	}
 	return items, updates
 }
 
-func enqueue(opts Options, route config.SlackRoute, b notify.Batch) []store.NewOutboxItem {
-	var out []store.NewOutboxItem
-	for _, p := range opts.Render(b, route) {
-		data, err := json.Marshal(p)
-		if err != nil {
-			continue // a Payload is plain strings and raw JSON: this cannot fail
-		}
-		out = append(out, store.NewOutboxItem{Route: route.Name, Kind: b.Kind, Payload: data})
+// enqueue stores the batch itself: the route's transport renders it when
+// it sends it.
+func enqueue(b notify.Batch) []store.NewOutboxItem {
+	data, err := notify.EncodeBatch(b)
+	if err != nil {
+		return nil // a Batch is plain strings, numbers and times: this cannot fail
 	}
+	return []store.NewOutboxItem{{Route: b.Route, Kind: b.Kind, Format: store.FormatBatch, Payload: data}}
+}
+
+// integrationStatus is the audit health of the integrations of the run
+// (of every integration with a recorded health, when the run lists none)
+// that route covers, by name.
+func integrationStatus(route config.Route, in store.PlanInput) []notify.IntegrationStatus {
+	names := map[string]bool{}
+	for _, st := range in.Run.Integrations {
+		names[st.Name] = true
+	}
+	if len(names) == 0 {
+		for name := range in.Health {
+			names[name] = true
+		}
+	}
+	var out []notify.IntegrationStatus
+	for name := range names {
+		if !route.Covers(name) {
+			continue
+		}
+		st := notify.IntegrationStatus{Name: name, Status: notify.StatusOK}
+		if h := in.Health[name]; h.IncompleteSince != nil {
+			since := *h.IncompleteSince
+			st.Status, st.Since, st.Reason = notify.StatusIncomplete, &since, h.Reason
+		}
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 

@@ -1,7 +1,6 @@
 package notifyplan
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -18,8 +17,8 @@ import (
 var t0 = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 
 // textRender renders a batch as "kind route: event check integration; …"
-// so the tests can read what would be sent.
-func textRender(b notify.Batch, r config.SlackRoute) []notify.Payload {
+// so the tests can read what a route is told.
+func textRender(b notify.Batch) string {
 	var parts []string
 	for _, it := range b.Items {
 		parts = append(parts, fmt.Sprintf("%s %s %s", it.Event, it.Finding.CheckID, it.Finding.Integration))
@@ -27,7 +26,7 @@ func textRender(b notify.Batch, r config.SlackRoute) []notify.Payload {
 	if b.Kind == notify.KindCannotAudit {
 		parts = append(parts, b.Integration+": "+b.Reason)
 	}
-	return []notify.Payload{{Text: b.Kind + " " + r.Name + ": " + strings.Join(parts, "; ")}}
+	return b.Kind + " " + b.Route + ": " + strings.Join(parts, "; ")
 }
 
 func finding(check, integration string, sev checks.Severity) store.Finding {
@@ -36,8 +35,8 @@ func finding(check, integration string, sev checks.Severity) store.Finding {
 	return store.Finding{Finding: f, State: store.StateOpen, FirstSeen: t0}
 }
 
-func route(name string, mut ...func(*config.SlackRoute)) config.SlackRoute {
-	r := config.SlackRoute{Name: name, Severity: checks.Medium, Repeat: 24 * time.Hour}
+func route(name string, mut ...func(*config.Route)) config.Route {
+	r := config.Route{Name: name, Severity: checks.Medium, Repeat: 24 * time.Hour}
 	for _, m := range mut {
 		m(&r)
 	}
@@ -45,7 +44,7 @@ func route(name string, mut ...func(*config.SlackRoute)) config.SlackRoute {
 }
 
 type world struct {
-	routes []config.SlackRoute
+	routes []config.Route
 	log    map[string]map[string]store.LogEntry
 	health map[string]store.Health
 	supp   func(checks.Finding, time.Time) bool
@@ -55,7 +54,7 @@ type world struct {
 // store would.
 func (w *world) step(t *testing.T, at time.Time, open []store.Finding, transitions []store.Transition) []string {
 	t.Helper()
-	plan := New(Options{Routes: w.routes, AccountID: "acct", Render: textRender, Suppressed: w.supp})
+	plan := New(Options{Routes: w.routes, AccountID: "acct", Suppressed: w.supp})
 	items, updates := plan(store.PlanInput{Run: store.Run{ID: 1, FinishedAt: at}, Transitions: transitions, Open: open, Log: w.log, Health: w.health})
 	for _, u := range updates {
 		if w.log[u.Route] == nil {
@@ -69,17 +68,20 @@ func (w *world) step(t *testing.T, at time.Time, open []store.Finding, transitio
 	}
 	var out []string
 	for _, it := range items {
-		var p notify.Payload
-		if err := json.Unmarshal(it.Payload, &p); err != nil {
+		if it.Format != store.FormatBatch || it.Route == "" {
+			t.Fatalf("queued %+v, want a batch for a route", it)
+		}
+		b, err := notify.DecodeBatch(it.Payload)
+		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, p.Text)
+		out = append(out, textRender(b))
 	}
 	sort.Strings(out)
 	return out
 }
 
-func newWorld(routes ...config.SlackRoute) *world {
+func newWorld(routes ...config.Route) *world {
 	return &world{routes: routes, log: map[string]map[string]store.LogEntry{}, health: map[string]store.Health{}}
 }
 
@@ -123,8 +125,8 @@ func TestOpenedStillOpenReminderResolved(t *testing.T) {
 }
 
 func TestRouteFilters(t *testing.T) {
-	critOnly := route("critical-all", func(r *config.SlackRoute) { r.Severity = checks.Critical; r.Repeat = 0 })
-	corpAll := route("corp", func(r *config.SlackRoute) { r.Severity = checks.Low; r.Integrations = []string{"corp"} })
+	critOnly := route("critical-all", func(r *config.Route) { r.Severity = checks.Critical; r.Repeat = 0 })
+	corpAll := route("corp", func(r *config.Route) { r.Severity = checks.Low; r.Integrations = []string{"corp"} })
 	w := newWorld(critOnly, corpAll)
 	crit := finding("ENTRA-APP-001", "contractors", checks.Critical)
 	low := finding("ENTRA-SCIM-002", "corp", checks.Low)
@@ -141,7 +143,7 @@ func TestRouteFilters(t *testing.T) {
 }
 
 func TestResolvedOnlyToRoutesThatWereTold(t *testing.T) {
-	noResolved := route("quiet", func(r *config.SlackRoute) { f := false; r.SendResolved = &f })
+	noResolved := route("quiet", func(r *config.Route) { f := false; r.SendResolved = &f })
 	w := newWorld(route("sec"), noResolved)
 	med := finding("CF-IDP-003", "corp", checks.Medium)
 	low := finding("ENTRA-SCIM-002", "corp", checks.Low) // below min severity: never sent
@@ -153,7 +155,7 @@ func TestResolvedOnlyToRoutesThatWereTold(t *testing.T) {
 }
 
 func TestSuppressedAndSeverityRise(t *testing.T) {
-	w := newWorld(route("sec", func(r *config.SlackRoute) { r.Severity = checks.High }))
+	w := newWorld(route("sec", func(r *config.Route) { r.Severity = checks.High }))
 	cred := finding("ENTRA-CRED-001", "corp", checks.Medium)
 	suppressedUntil := t0.Add(48 * time.Hour)
 	w.supp = func(f checks.Finding, at time.Time) bool {
@@ -173,7 +175,7 @@ func TestSuppressedAndSeverityRise(t *testing.T) {
 }
 
 func TestCannotAudit(t *testing.T) {
-	w := newWorld(route("sec", func(r *config.SlackRoute) { r.Repeat = 6 * time.Hour }))
+	w := newWorld(route("sec", func(r *config.Route) { r.Repeat = 6 * time.Hour }))
 	since := t0
 	w.health["corp"] = store.Health{IncompleteSince: &since, Reason: "could not read entra.application: authentication to Entra ID failed"}
 	if got := w.step(t, t0.Add(5*time.Hour), nil, nil); len(got) != 0 {

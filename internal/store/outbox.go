@@ -14,14 +14,30 @@ const (
 	OutboxSent    = "sent"
 )
 
-// OutboxItem is one message waiting for (or done with) delivery.
+// Outbox payload formats.
+const (
+	// FormatBatch is a transport-neutral batch (notify.EncodeBatch),
+	// rendered by the route's transport when it is sent.
+	FormatBatch = "batch"
+	// FormatSlackMessage is one rendered Slack message (notify.Payload),
+	// as versions of driftd before FormatBatch stored them.
+	FormatSlackMessage = "slack_message"
+)
+
+// OutboxItem is one batch (or, from older versions, one rendered
+// message) waiting for (or done with) delivery.
 type OutboxItem struct {
-	ID            int64
-	Route         string
-	Kind          string
-	RunID         int64
-	CreatedAt     time.Time
-	Payload       []byte
+	ID        int64
+	Route     string
+	Kind      string
+	RunID     int64
+	CreatedAt time.Time
+	// Format says what Payload holds: FormatBatch or FormatSlackMessage.
+	Format  string
+	Payload []byte
+	// PartsSent counts the messages of the item already delivered: a
+	// transport may send a batch as several messages.
+	PartsSent     int
 	State         string
 	Attempts      int
 	NextAttemptAt time.Time
@@ -31,11 +47,22 @@ type OutboxItem struct {
 	SentAt        *time.Time
 }
 
-// NewOutboxItem is a message to enqueue.
+// NewOutboxItem is a batch (or message) to enqueue.
 type NewOutboxItem struct {
-	Route   string
-	Kind    string
+	Route string
+	Kind  string
+	// Format is FormatBatch, or FormatSlackMessage for a rendered Slack
+	// message.
+	Format  string
 	Payload []byte
+}
+
+func (it NewOutboxItem) check() error {
+	switch it.Format {
+	case FormatBatch, FormatSlackMessage:
+		return nil
+	}
+	return fmt.Errorf("queueing a notification: unknown format %q", it.Format)
 }
 
 // LogEntry is the last notification a route got about a subject (a
@@ -88,8 +115,11 @@ func planInTx(ctx context.Context, tx *sql.Tx, plan Plan, run Run, transitions [
 	items, updates := plan(PlanInput{Run: run, Transitions: transitions, Open: open, Log: log, Health: health})
 	at := formatTime(run.FinishedAt)
 	for _, it := range items {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (route, kind, run_id, created_at, payload, state, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			it.Route, it.Kind, run.ID, at, it.Payload, OutboxPending, at); err != nil {
+		if err := it.check(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (route, kind, run_id, created_at, format, payload, state, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			it.Route, it.Kind, run.ID, at, it.Format, it.Payload, OutboxPending, at); err != nil {
 			return fmt.Errorf("queueing a notification: %w", err)
 		}
 	}
@@ -176,8 +206,11 @@ func updateHealth(ctx context.Context, tx *sql.Tx, at time.Time, status map[stri
 func (s *Store) Enqueue(ctx context.Context, at time.Time, items []NewOutboxItem) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, it := range items {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (route, kind, created_at, payload, state, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)`,
-				it.Route, it.Kind, formatTime(at), it.Payload, OutboxPending, formatTime(at)); err != nil {
+			if err := it.check(); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (route, kind, created_at, format, payload, state, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				it.Route, it.Kind, formatTime(at), it.Format, it.Payload, OutboxPending, formatTime(at)); err != nil {
 				return err
 			}
 		}
@@ -185,7 +218,7 @@ func (s *Store) Enqueue(ctx context.Context, at time.Time, items []NewOutboxItem
 	})
 }
 
-const outboxColumns = `id, route, kind, run_id, created_at, payload, state, attempts, next_attempt_at, last_error, permanent_error, remote_id, sent_at`
+const outboxColumns = `id, route, kind, run_id, created_at, format, payload, parts_sent, state, attempts, next_attempt_at, last_error, permanent_error, remote_id, sent_at`
 
 func scanOutbox(rows *sql.Rows) ([]OutboxItem, error) {
 	defer rows.Close()
@@ -194,7 +227,7 @@ func scanOutbox(rows *sql.Rows) ([]OutboxItem, error) {
 		var it OutboxItem
 		var created, next string
 		var sent sql.NullString
-		if err := rows.Scan(&it.ID, &it.Route, &it.Kind, &it.RunID, &created, &it.Payload, &it.State, &it.Attempts, &next,
+		if err := rows.Scan(&it.ID, &it.Route, &it.Kind, &it.RunID, &created, &it.Format, &it.Payload, &it.PartsSent, &it.State, &it.Attempts, &next,
 			&it.LastError, &it.Permanent, &it.RemoteID, &sent); err != nil {
 			return nil, err
 		}
@@ -245,6 +278,23 @@ func (s *Store) MarkSent(ctx context.Context, id int64, remoteID string, at time
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, remote_id = ?, sent_at = ?, attempts = attempts + 1, last_error = '', permanent_error = 0
 			WHERE id = ? AND state = ?`, OutboxSent, remoteID, formatTime(at), id, OutboxPending)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errors.New("outbox item is not pending")
+		}
+		return nil
+	})
+}
+
+// MarkPartSent records that the first parts messages of a pending item
+// were delivered (the last with remoteID); the item stays pending for
+// the rest. It is called only after the service confirmed the message.
+func (s *Store) MarkPartSent(ctx context.Context, id int64, parts int, remoteID string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET parts_sent = ?, remote_id = ?, last_error = '', permanent_error = 0 WHERE id = ? AND state = ?`,
+			parts, remoteID, id, OutboxPending)
 		if err != nil {
 			return err
 		}

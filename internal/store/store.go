@@ -309,6 +309,13 @@ func migrations() []string {
 		incomplete_since TEXT,
 		reason           TEXT NOT NULL DEFAULT ''
 	);`,
+		// 3: the outbox stores the transport-neutral batch, which each
+		// transport renders when it sends it. Rows written before hold
+		// a rendered Slack message (format 'slack_message') and are
+		// sent as they are; parts_sent counts the messages of a batch
+		// already delivered, so a retry resumes after them.
+		`ALTER TABLE outbox ADD COLUMN format TEXT NOT NULL DEFAULT 'slack_message';
+	ALTER TABLE outbox ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0;`,
 	}
 }
 

@@ -32,8 +32,8 @@ func TestSendRefusesRedirectsOffOrigin(t *testing.T) {
 			http.Redirect(w, r, foreign.URL+r.URL.Path, code)
 		}))
 		routes := []config.SlackRoute{
-			{Name: "bot", Token: config.NewSecret(token), Channel: "#sec", APIURL: redirector.URL + "/api/"},
-			{Name: "hook", WebhookURL: config.NewSecret(redirector.URL + "/services/T0/B0/CANARYwebhook")},
+			{Route: config.Route{Name: "bot"}, Token: config.NewSecret(token), Channel: "#sec", APIURL: redirector.URL + "/api/"},
+			{Route: config.Route{Name: "hook"}, WebhookURL: config.NewSecret(redirector.URL + "/services/T0/B0/CANARYwebhook")},
 		}
 		for _, route := range routes {
 			_, err := New(route, nil).Send(t.Context(), onePayload())

@@ -2,9 +2,9 @@
 // and delivers them with a bot token (chat.postMessage) or an incoming
 // webhook.
 //
-// Rendering is a pure function of the batch and the route, so what is
-// stored in the outbox is exactly what is sent, however often it is
-// retried.
+// The outbox stores the batch; the notifier renders it when it is sent.
+// Rendering is a pure function of the batch and the route, so every retry
+// sends exactly the same messages.
 package slack
 
 import (

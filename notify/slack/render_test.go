@@ -64,7 +64,7 @@ func batch(items ...notify.Item) notify.Batch {
 }
 
 func testRoute() config.SlackRoute {
-	return config.SlackRoute{Name: "sec", Mention: mention, Severity: checks.Medium}
+	return config.SlackRoute{Route: config.Route{Name: "sec", Severity: checks.Medium}, Mention: mention}
 }
 
 // decoded is a payload's blocks as plain JSON values.

@@ -4,19 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
@@ -54,6 +50,34 @@ func (n *Notifier) Destination() string {
 		return "webhook:" + hex.EncodeToString(sum[:8])
 	}
 	return "channel:" + strings.TrimPrefix(n.route.Channel, "#")
+}
+
+// Transport is "slack".
+func (n *Notifier) Transport() string { return config.TransportSlack }
+
+// Render renders a stored batch for the route, as Render does, into the
+// messages Deliver sends: each a JSON notify.Payload.
+func (n *Notifier) Render(b notify.Batch) ([][]byte, error) {
+	payloads := Render(b, n.route)
+	out := make([][]byte, 0, len(payloads))
+	for _, p := range payloads {
+		data, err := json.Marshal(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, data)
+	}
+	return out, nil
+}
+
+// Deliver sends one message that Render returned (or that an older
+// driftd stored rendered) with Send.
+func (n *Notifier) Deliver(ctx context.Context, msg []byte) (string, error) {
+	var p notify.Payload
+	if err := json.Unmarshal(msg, &p); err != nil {
+		return "", &notify.SendError{Reason: "stored message is not a Slack message", Permanent: true}
+	}
+	return n.Send(ctx, p)
 }
 
 // Send posts one message and returns its ts (bot token) or "" (webhook,
@@ -304,41 +328,4 @@ func httpStatus(status int, code string) *notify.SendError {
 }
 
 // network names a transport failure in a fixed phrase.
-func network(err error) *notify.SendError {
-	var dns *net.DNSError
-	var certInvalid x509.CertificateInvalidError
-	var unknownCA x509.UnknownAuthorityError
-	var hostname x509.HostnameError
-	var verify *tls.CertificateVerificationError
-	var record tls.RecordHeaderError
-	var netErr net.Error
-	switch {
-	case errors.Is(err, context.Canceled):
-		return &notify.SendError{Reason: "canceled"}
-	case errors.Is(err, context.DeadlineExceeded):
-		return &notify.SendError{Reason: "timeout"}
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return &notify.SendError{Reason: "connection refused"}
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		return &notify.SendError{Reason: "connection reset"}
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return &notify.SendError{Reason: "network unreachable"}
-	case errors.As(err, &dns):
-		if dns.IsNotFound {
-			return &notify.SendError{Reason: "DNS: no such host"}
-		}
-		return &notify.SendError{Reason: "DNS lookup failed"}
-	case errors.As(err, &verify), errors.As(err, &certInvalid), errors.As(err, &unknownCA), errors.As(err, &hostname):
-		// Trust is configuration (a CA file, an intercepting proxy).
-		return &notify.SendError{Reason: "TLS certificate not trusted", Permanent: true}
-	case errors.As(err, &record):
-		return &notify.SendError{Reason: "TLS handshake failed", Permanent: true}
-	case errors.As(err, &netErr) && netErr.Timeout():
-		return &notify.SendError{Reason: "timeout"}
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return &notify.SendError{Reason: "connection closed"}
-	case err != nil && strings.Contains(err.Error(), "unsupported protocol scheme"):
-		return &notify.SendError{Reason: "invalid URL", Permanent: true}
-	}
-	return &notify.SendError{Reason: "network error"}
-}
+func network(err error) *notify.SendError { return notify.NetworkError(err) }

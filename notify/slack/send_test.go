@@ -20,11 +20,11 @@ import (
 )
 
 func botRoute(s *slacktest.Server) config.SlackRoute {
-	return config.SlackRoute{Name: "sec", Token: config.NewSecret(slacktest.DefaultToken), Channel: "#security-alerts", APIURL: s.URL()}
+	return config.SlackRoute{Route: config.Route{Name: "sec"}, Token: config.NewSecret(slacktest.DefaultToken), Channel: "#security-alerts", APIURL: s.URL()}
 }
 
 func webhookRoute(url string) config.SlackRoute {
-	return config.SlackRoute{Name: "hook", WebhookURL: config.NewSecret(url), APIURL: config.DefaultSlackAPI}
+	return config.SlackRoute{Route: config.Route{Name: "hook"}, WebhookURL: config.NewSecret(url), APIURL: config.DefaultSlackAPI}
 }
 
 // base is the fake Slack's root URL, ending in "/".
@@ -309,7 +309,7 @@ func TestSendNetworkErrors(t *testing.T) {
 	defer stall.Close()
 	defer close(release)
 	for _, route := range []config.SlackRoute{
-		{Name: "b", Token: config.NewSecret("xoxb-x"), Channel: "C1", APIURL: stall.URL + "/api/"},
+		{Route: config.Route{Name: "b"}, Token: config.NewSecret("xoxb-x"), Channel: "C1", APIURL: stall.URL + "/api/"},
 		webhookRoute(stall.URL + "/services/T/B/X"),
 	} {
 		_, err := New(route, &http.Client{Timeout: 50 * time.Millisecond}).Send(t.Context(), onePayload())
