@@ -95,7 +95,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	if err != nil {
 		return exitError, err
 	}
-	cfg, err := config.Load(opts.configPath)
+	cfg, err := engine.LoadConfig(opts.configPath)
 	if err != nil {
 		return exitError, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/driftd/driftd/internal/audit"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/demo"
+	"github.com/driftd/driftd/internal/engine"
 	"github.com/driftd/driftd/internal/sim"
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/textsafe"
@@ -57,7 +58,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return exitError, err
 	}
 	defer env.Close()
-	cfg, err := config.Load(env.ConfigPath)
+	cfg, err := engine.LoadConfig(env.ConfigPath)
 	if err != nil {
 		return exitError, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/dispatch"
+	"github.com/driftd/driftd/internal/engine"
 	"github.com/driftd/driftd/internal/telemetry"
 	"github.com/driftd/driftd/internal/textsafe"
 	"github.com/driftd/driftd/internal/transport"
@@ -56,7 +57,7 @@ func cmdNotify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*configPath)
+	cfg, err := engine.LoadConfig(*configPath)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/daemon"
+	"github.com/driftd/driftd/internal/engine"
 	"github.com/driftd/driftd/internal/telemetry"
 	"github.com/driftd/driftd/notify/slack"
 )
@@ -32,7 +33,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	cfg, err := config.Load(*configPath)
+	cfg, err := engine.LoadConfig(*configPath)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func openStoreWritable(ctx context.Context, configPath string) (*config.Config, 
 }
 
 func openStoreWith(ctx context.Context, configPath string, open func(context.Context, string) (*store.Store, error)) (*config.Config, *store.Store, error) {
-	cfg, err := config.LoadForState(configPath)
+	cfg, err := engine.LoadConfigForState(configPath)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -136,7 +136,6 @@ func TestInvalidFields(t *testing.T) {
 		{"log format", `claims = []`, "claims = []\n[daemon]\nlog_format = \"xml\"", "daemon.log_format"},
 		{"log level", `claims = []`, "claims = []\n[daemon]\nlog_level = \"loud\"", "daemon.log_level"},
 		{"suppress check", `claims = []`, "claims = []\n[[suppress]]\ncheck = \"NOPE\"\nreason = \"x\"", "suppress[0].check"},
-		{"suppress unknown check", `claims = []`, "claims = []\n[[suppress]]\ncheck = \"ENTRA-FOO-001\"\nreason = \"x\"", "suppress[0].check"},
 		{"suppress reason", `claims = []`, "claims = []\n[[suppress]]\ncheck = \"ENTRA-SCIM-002\"", "suppress[0].reason: required"},
 		{"suppress integration", `claims = []`, "claims = []\n[[suppress]]\ncheck = \"ENTRA-SCIM-002\"\nreason = \"x\"\nintegration = \"other\"", "suppress[0].integration"},
 		{"suppress expires", `claims = []`, "claims = []\n[[suppress]]\ncheck = \"ENTRA-SCIM-002\"\nreason = \"x\"\nexpires = \"next week\"", "suppress[0].expires"},
@@ -324,5 +323,24 @@ min_severity = "critical"
 	}
 	if out := fmt.Sprintf("%+v", cfg); strings.Contains(out, canary) {
 		t.Errorf("a webhook URL or token leaks when printed")
+	}
+}
+
+// The catalog is the engine's: config asks the caller whether a check ID
+// exists, and names the entry that is wrong.
+func TestCheckIDsKnown(t *testing.T) {
+	text := strings.Replace(validConfig, `claims = []`, "claims = []\n[[suppress]]\ncheck = \"ENTRA-SCIM-002\"\nreason = \"x\"\n[[suppress]]\ncheck = \"ENTRA-FOO-001\"\nreason = \"y\"", 1)
+	path := writeConfig(t, text)
+	cfg, err := LoadWith(path, testEnv(canaryEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := func(id string) bool { return id == "ENTRA-SCIM-002" }
+	err = cfg.CheckIDsKnown(path, known)
+	if err == nil || !strings.Contains(err.Error(), `suppress[1].check: "ENTRA-FOO-001" is not a check ID`) || !strings.HasPrefix(err.Error(), path+": ") {
+		t.Errorf("unknown check ID: %v", err)
+	}
+	if err := cfg.CheckIDsKnown(path, func(string) bool { return true }); err != nil {
+		t.Errorf("known check IDs: %v", err)
 	}
 }

@@ -371,7 +371,7 @@ func (d *Daemon) startDispatcher(ctx context.Context) error {
 // log line and the running configuration stays. It reports whether the
 // new configuration was applied.
 func (d *Daemon) reload() bool {
-	cfg, err := config.Load(d.opts.ConfigPath)
+	cfg, err := engine.LoadConfig(d.opts.ConfigPath)
 	if err != nil {
 		d.logger.Error("reload rejected, keeping the running configuration", "error", err.Error())
 		return false

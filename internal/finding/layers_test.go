@@ -56,6 +56,7 @@ func TestNoPackageImportsUpward(t *testing.T) {
 		"internal/drift":             {"checks", "report", "internal/store", "internal/engine", "notify", "cmd"},
 		"internal/audit":             {"internal/engine", "internal/daemon", "internal/store", "cmd"},
 		"internal/engine":            {"internal/daemon", "cmd"},
+		"internal/config":            {"checks", "report", "internal/store", "internal/engine", "internal/audit", "internal/daemon", "notify", "cmd"},
 		"notify":                     {"checks", "report", "internal/store", "internal/engine", "internal/audit", "internal/config", "cmd"},
 	}
 	allowedInLeaf := map[string]map[string]bool{
