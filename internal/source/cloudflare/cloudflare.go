@@ -300,27 +300,16 @@ func pageSize(env envelope) int64 {
 
 // rawIdentityProvider is the wire shape of an identity provider. The SDK's
 // union has no discriminator (it labels other types as Azure AD) and does
-// not type pkce_enabled, so driftd decodes the raw JSON itself.
+// not type pkce_enabled, so driftd decodes the raw JSON itself: config and
+// scim_config straight into the snapshot's types, whose JSON names are
+// the API's, so a setting added to the snapshot is read with no change
+// here.
 type rawIdentityProvider struct {
-	ID     string `json:"id"`
-	Name   string `json:"name"`
-	Type   string `json:"type"`
-	Config *struct {
-		ClientID                 string   `json:"client_id"`
-		DirectoryID              string   `json:"directory_id"`
-		PKCEEnabled              *bool    `json:"pkce_enabled"`
-		SupportGroups            *bool    `json:"support_groups"`
-		ConditionalAccessEnabled *bool    `json:"conditional_access_enabled"`
-		EmailClaimName           *string  `json:"email_claim_name"`
-		Claims                   []string `json:"claims"`
-		Prompt                   *string  `json:"prompt"`
-	} `json:"config"`
-	SCIMConfig *struct {
-		Enabled                *bool   `json:"enabled"`
-		UserDeprovision        *bool   `json:"user_deprovision"`
-		SeatDeprovision        *bool   `json:"seat_deprovision"`
-		IdentityUpdateBehavior *string `json:"identity_update_behavior"`
-	} `json:"scim_config"`
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	Type       string            `json:"type"`
+	Config     json.RawMessage   `json:"config"`
+	SCIMConfig *snapshot.IdPSCIM `json:"scim_config"`
 }
 
 func decodeIdentityProvider(raw []byte) (snapshot.IdentityProvider, error) {
@@ -334,27 +323,24 @@ func decodeIdentityProvider(raw []byte) (snapshot.IdentityProvider, error) {
 	if r.ID == "" || r.Type == "" {
 		return snapshot.IdentityProvider{}, errors.New("decoding an Access identity provider: id or type missing in the API response")
 	}
-	idp := snapshot.IdentityProvider{ID: r.ID, Name: r.Name, Type: r.Type}
 	if r.Type != "azureAD" {
-		return idp, nil
+		return snapshot.IdentityProvider{ID: r.ID, Name: r.Name, Type: r.Type}, nil
 	}
-	c := r.Config
-	if c == nil {
+	if t := bytes.TrimSpace(r.Config); len(t) == 0 || t[0] != '{' {
 		return snapshot.IdentityProvider{}, fmt.Errorf("decoding an Access identity provider: %w: Azure AD provider %s has no config object", errMalformed, r.ID)
 	}
-	idp.ClientID, idp.DirectoryID = c.ClientID, c.DirectoryID
-	idp.PKCEEnabled, idp.SupportGroups, idp.ConditionalAccessEnabled = c.PKCEEnabled, c.SupportGroups, c.ConditionalAccessEnabled
-	idp.EmailClaimName, idp.Claims, idp.Prompt = c.EmailClaimName, c.Claims, c.Prompt
+	var idp snapshot.IdentityProvider
+	if err := json.Unmarshal(r.Config, &idp); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			typeErr.Field = "config." + typeErr.Field // where it is in the response
+		}
+		return snapshot.IdentityProvider{}, fmt.Errorf("decoding an Access identity provider: %w: %s", errMalformed, describeJSONError(err))
+	}
+	// The provider's own fields, never whatever config says they are.
+	idp.ID, idp.Name, idp.Type, idp.SCIM = r.ID, r.Name, r.Type, r.SCIMConfig
 	if idp.Claims == nil {
 		idp.Claims = []string{}
-	}
-	if sc := r.SCIMConfig; sc != nil {
-		idp.SCIM = &snapshot.IdPSCIM{
-			Enabled:                sc.Enabled,
-			UserDeprovision:        sc.UserDeprovision,
-			SeatDeprovision:        sc.SeatDeprovision,
-			IdentityUpdateBehavior: sc.IdentityUpdateBehavior,
-		}
 	}
 	return idp, nil
 }

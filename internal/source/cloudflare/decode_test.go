@@ -2,6 +2,7 @@ package cloudflare
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -82,4 +83,23 @@ func FuzzCloudflareDecoding(f *testing.F) {
 		}
 		_, _ = decodeEnvelope(body)
 	})
+}
+
+// config is decoded straight into the snapshot's type: keys there that
+// name the provider's own fields do not replace them, and a wrong type
+// is named where it is in the response.
+func TestIdentityProviderConfigCannotOverrideTheProvider(t *testing.T) {
+	idp, err := decodeIdentityProvider([]byte(`{"id":"f1","name":"Entra ID","type":"azureAD",
+		"config":{"id":"other","type":"onetimepin","name":"x","scim_config":{"enabled":false},"client_id":"a1","client_secret":"CANARY-never-read"},
+		"scim_config":{"enabled":true}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idp.ID != "f1" || idp.Type != "azureAD" || idp.Name != "Entra ID" || idp.ClientID != "a1" || idp.SCIM == nil || !*idp.SCIM.Enabled {
+		t.Errorf("decoded %+v", idp)
+	}
+	_, err = decodeIdentityProvider([]byte(`{"id":"f","type":"azureAD","config":{"pkce_enabled":"yes"}}`))
+	if err == nil || !strings.Contains(err.Error(), "config.pkce_enabled is a JSON string of the wrong type") {
+		t.Errorf("wrong type: %v", err)
+	}
 }
