@@ -108,7 +108,7 @@ func (n *Notifier) Deliver(ctx context.Context, body []byte) (string, error) {
 	// the headers elsewhere (or over plain http), and no Referer.
 	hc := *n.client
 	hc.Transport = transport.Guard(n.client.Transport, origin)
-	hc.CheckRedirect = transport.CheckRedirect
+	hc.CheckRedirect = checkRedirect
 	resp, err := hc.Do(req)
 	if err != nil {
 		return "", classifyError(err)
@@ -118,6 +118,23 @@ func (n *Notifier) Deliver(ctx context.Context, body []byte) (string, error) {
 	// little of it lets the connection be reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	return "", classifyStatus(resp, n.now())
+}
+
+// checkRedirect follows a redirect only within the URL's origin
+// (transport.CheckRedirect) and only if it keeps the POST and its body, as
+// 307 and 308 do. A 301, 302 or 303 would be followed with a GET without
+// the document, and a page answering that GET with 200 (a sign-in page,
+// a moved endpoint's landing page) would have the batch marked as sent:
+// such a redirect is the answer instead, a failure that needs an
+// operator.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if err := transport.CheckRedirect(req, via); err != nil {
+		return err
+	}
+	if req.Method != http.MethodPost {
+		return http.ErrUseLastResponse
+	}
+	return nil
 }
 
 // classifyError names a failed round trip without its text, which holds
