@@ -2,18 +2,15 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/driftd/driftd/internal/cli"
 	"github.com/driftd/driftd/internal/demo"
 	"github.com/driftd/driftd/internal/sim"
 	"github.com/driftd/driftd/internal/simtest"
@@ -142,105 +139,20 @@ func TestChecksAndVersion(t *testing.T) {
 }
 
 func TestOneLineEscapes(t *testing.T) {
-	if got, want := oneLine("read failed:\r\n\x1b]0;pwned\x07\x1b[2J\u202eok"), `read failed: \x1b]0;pwned\x07\x1b[2J\u202eok`; got != want {
+	if got, want := cli.OneLine("read failed:\r\n\x1b]0;pwned\x07\x1b[2J\u202eok"), `read failed: \x1b]0;pwned\x07\x1b[2J\u202eok`; got != want {
 		t.Errorf("oneLine = %q, want %q", got, want)
 	}
 }
 
-// forwarders counts the goroutines running forwardReloads.
-func forwarders() int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			return strings.Count(string(buf[:n]), ".forwardReloads(")
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-}
-
-// waitForwarders waits up to five seconds for want forwarders to run.
-func waitForwarders(t *testing.T, want int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for forwarders() != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines forward SIGHUP, want %d", forwarders(), want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func TestSignalHangupBecomesOneReload(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	hup := make(chan os.Signal)
-	reload := make(chan struct{}, 1)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		forwardReloads(ctx, hup, reload)
-	}()
-	// Signals while nobody reloads join one pending request. (hup is
-	// unbuffered: once the last send returns, the ones before it were
-	// handled.)
-	for range 4 {
-		hup <- syscall.SIGHUP
-	}
-	if n := len(reload); n != 1 {
-		t.Fatalf("%d reload requests pending, want 1", n)
-	}
-	<-reload
-	hup <- syscall.SIGHUP
-	select {
-	case <-reload:
-	case <-time.After(5 * time.Second):
-		t.Fatal("a signal after the reload did not ask for another")
-	}
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("forwardReloads did not return when its context was done")
-	}
-}
-
-func TestSignalHangupForwarderExits(t *testing.T) {
-	before := forwarders()
-
-	// A real SIGHUP reaches the daemon's reload channel; stop ends the
-	// goroutine before it returns.
-	reload, stop := reloadOnHangup(context.Background())
-	waitForwarders(t, before+1)
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-reload:
-	case <-time.After(5 * time.Second):
-		stop()
-		t.Fatal("SIGHUP did not ask for a reload")
-	}
-	stop()
-	if n := forwarders(); n != before {
-		t.Errorf("after stop: %d goroutines forward SIGHUP, want %d", n, before)
-	}
-
-	// The goroutine also ends with the daemon's context (SIGTERM).
-	ctx, cancel := context.WithCancel(context.Background())
-	_, stop = reloadOnHangup(ctx)
-	defer stop()
-	waitForwarders(t, before+1)
-	cancel()
-	waitForwarders(t, before)
-}
-
 func TestHelpListsEveryFlag(t *testing.T) {
-	for _, c := range commands() {
-		if c.flags == nil {
-			continue
+	for _, c := range program().Commands {
+		fs := program().FlagSet(c)
+		flags := 0
+		fs.VisitAll(func(*flag.Flag) { flags++ })
+		if flags == 0 {
+			continue // version
 		}
-		words := strings.Fields(c.name)
+		words := strings.Fields(c.Name)
 		invocations := [][]string{
 			append(append([]string{}, words...), "-h"),
 			append(append([]string{}, words...), "--help"),
@@ -255,16 +167,16 @@ func TestHelpListsEveryFlag(t *testing.T) {
 			if code != exitOK || errOut != "" {
 				t.Errorf("driftd %s: exit %d, stderr %q", strings.Join(args, " "), code, errOut)
 			}
-			if !strings.HasPrefix(out, "Usage: driftd "+c.name+" [flags]") {
+			if !strings.HasPrefix(out, "Usage: driftd "+c.Name+" [flags]") {
 				t.Errorf("driftd %s: output does not start with its usage:\n%s", strings.Join(args, " "), out)
 			}
-			c.flags().VisitAll(func(f *flag.Flag) {
+			fs.VisitAll(func(f *flag.Flag) {
 				line := regexp.MustCompile(`(?m)^  --` + regexp.QuoteMeta(f.Name) + `( .*)?$`).FindString(out)
 				_, text := flag.UnquoteUsage(f)
 				if line == "" || !strings.Contains(line, text) {
 					t.Errorf("driftd %s: --%s is not listed with %q:\n%s", strings.Join(args, " "), f.Name, text, out)
 				}
-				if def := flagDefault(f); def != "" && !strings.Contains(line, "(default "+def+")") {
+				if def := cli.FlagDefault(f); def != "" && !strings.Contains(line, "(default "+def+")") {
 					t.Errorf("driftd %s: --%s lacks its default %s: %q", strings.Join(args, " "), f.Name, def, line)
 				}
 			})
@@ -273,9 +185,9 @@ func TestHelpListsEveryFlag(t *testing.T) {
 }
 
 func TestHelpFlagDefaults(t *testing.T) {
-	fs, _, _, _, _ := checkFlags(new(checkOptions))
+	fs := program().FlagSet(program().Commands[0])
 	for name, want := range map[string]string{"timeout": "5m", "notify-timeout": "30s", "fail-on": "low", "notify": "", "state-dir": ""} {
-		if got := flagDefault(fs.Lookup(name)); got != want {
+		if got := cli.FlagDefault(fs.Lookup(name)); got != want {
 			t.Errorf("default of --%s shown as %q, want %q", name, got, want)
 		}
 	}
@@ -291,12 +203,12 @@ func TestUsageListsEveryCommand(t *testing.T) {
 	if code != exitError || out != "" || bare != help {
 		t.Errorf("driftd: exit %d, stdout %q, stderr differs from driftd help:\n%s", code, out, bare)
 	}
-	for _, c := range commands() {
-		if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(c.name) + `( |$)`).MatchString(help) {
-			t.Errorf("driftd help does not list %q:\n%s", c.name, help)
+	for _, c := range program().Commands {
+		if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(c.Name) + `( |$)`).MatchString(help) {
+			t.Errorf("driftd help does not list %q:\n%s", c.Name, help)
 		}
 		// Every command listed is one driftd runs.
-		args := append(strings.Fields(c.name), "-h")
+		args := append(strings.Fields(c.Name), "-h")
 		if _, _, errOut := runCLI(t, args...); strings.Contains(errOut, "unknown command") {
 			t.Errorf("driftd %s: %s", strings.Join(args, " "), errOut)
 		}

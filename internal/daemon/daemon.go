@@ -24,7 +24,6 @@ import (
 	"github.com/driftd/driftd/internal/statelock"
 	"github.com/driftd/driftd/internal/store"
 	"github.com/driftd/driftd/internal/telemetry"
-	"github.com/driftd/driftd/notify"
 )
 
 // Options configure a daemon.
@@ -48,10 +47,6 @@ type Options struct {
 	// configured route must be told, and Senders builds the transport of
 	// every route (notify/transports) that renders and sends it.
 	Senders func(*config.Config) (map[string]dispatch.Sender, error)
-	// Render turns on notifications as Senders does; the function itself
-	// is not called (transports render when they send). It is kept until
-	// every caller sets Senders only.
-	Render func(notify.Batch, config.SlackRoute) []notify.Payload
 }
 
 // Daemon is a running scheduler. Its state is owned by the Run loop.
@@ -187,7 +182,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		cfg := d.cfg
 		runCtx, cancel := context.WithTimeout(ctx, time.Duration(cfg.Daemon.RunTimeout))
 		cancelRun = cancel
-		eng := &engine.Engine{Store: d.store, Logger: d.logger, Now: d.now, Telemetry: d.opts.Telemetry, Notify: d.opts.Senders != nil || d.opts.Render != nil}
+		eng := &engine.Engine{Store: d.store, Logger: d.logger, Now: d.now, Telemetry: d.opts.Telemetry, Notify: d.opts.Senders != nil}
 		go func() {
 			defer cancel()
 			out, err := eng.RunOnce(runCtx, cfg, trigger, nil)

@@ -120,7 +120,6 @@ func startDaemonWith(t *testing.T, opts sim.Options, schedule, listen, extra str
 	f.cancel = cancel
 	dopts := Options{ConfigPath: f.configPath, Config: cfg, Reload: f.reload, LogOutput: f.logs}
 	if len(cfg.Notify.Slack) > 0 {
-		dopts.Render = slack.Render
 		dopts.Senders = func(c *config.Config) (map[string]dispatch.Sender, error) {
 			out := map[string]dispatch.Sender{}
 			for _, r := range c.Notify.Slack {

@@ -54,7 +54,7 @@ func runWithTelemetry(t *testing.T, extra string) (logs string, stateDir string)
 		return out, nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d, err := New(ctx, Options{ConfigPath: env.ConfigPath, Config: cfg, LogOutput: buf, Telemetry: tel, Render: slack.Render, Senders: senders})
+	d, err := New(ctx, Options{ConfigPath: env.ConfigPath, Config: cfg, LogOutput: buf, Telemetry: tel, Senders: senders})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -120,3 +120,18 @@ support_groups = true
 	}
 	return path, nil
 }
+
+// AddDaemon appends a [daemon] table to the environment's configuration
+// for `driftd demo --serve`: a fast schedule, state in stateDir, the
+// health and metrics endpoint on loopback.
+func (e *Environment) AddDaemon(stateDir string) error {
+	f, err := os.OpenFile(e.ConfigPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(f, "\n[daemon]\nschedule = \"@every 15s\"\nstate_dir = %q\nlisten = \"127.0.0.1:9464\"\n", stateDir)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -19,7 +19,6 @@ import (
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/store"
 	"github.com/driftd/driftd/internal/telemetry"
-	"github.com/driftd/driftd/notify"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -48,11 +47,6 @@ type Engine struct {
 	// configured route must be told, in the run's transaction, as a
 	// transport-neutral batch its transport renders when it sends it.
 	Notify bool
-	// Render turns on notifications as Notify does; the function itself
-	// is not called.
-	//
-	// Deprecated: set Notify. Transports render when they send.
-	Render func(notify.Batch, config.SlackRoute) []notify.Payload
 	// Telemetry receives the run's spans, metrics and finding events;
 	// nil means none.
 	Telemetry *telemetry.Telemetry
@@ -113,7 +107,7 @@ func (e *Engine) RunOnce(ctx context.Context, cfg *config.Config, trigger string
 		return Outcome{Result: res}, runErr
 	}
 	rec := store.RunRecord{StartedAt: started, FinishedAt: now().UTC(), Trigger: trigger, Integrations: names}
-	if routes := cfg.Notify.Common(); (e.Notify || e.Render != nil) && len(routes) > 0 {
+	if routes := cfg.Notify.Common(); e.Notify && len(routes) > 0 {
 		rec.Plan = notifyplan.New(notifyplan.Options{
 			Routes:    routes,
 			AccountID: cfg.Cloudflare.AccountID,

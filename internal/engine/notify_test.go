@@ -31,7 +31,7 @@ func (h *harness) withSlack(t *testing.T, route string) {
 		t.Fatal(err)
 	}
 	h.cfg = cfg
-	h.eng.Render = slack.Render
+	h.eng.Notify = true
 }
 
 // deliverAll runs the dispatcher until the outbox is empty.
