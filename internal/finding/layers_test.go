@@ -57,6 +57,10 @@ func TestNoPackageImportsUpward(t *testing.T) {
 		"internal/audit":             {"internal/engine", "internal/daemon", "internal/store", "cmd"},
 		"internal/engine":            {"internal/daemon", "cmd"},
 		"internal/config":            {"checks", "report", "internal/store", "internal/engine", "internal/audit", "internal/daemon", "notify", "cmd"},
+		"internal/cli":               {"checks", "report", "internal/store", "internal/engine", "internal/audit", "internal/config", "internal/daemon", "notify", "cmd"},
+		"notify/slack":               {"checks", "report", "internal/store", "internal/engine", "internal/audit", "internal/daemon", "cmd"},
+		"notify/webhook":             {"checks", "report", "internal/store", "internal/engine", "internal/audit", "internal/daemon", "cmd"},
+		"notify/transports":          {"checks", "report", "internal/store", "internal/engine", "internal/audit", "internal/daemon", "cmd"},
 		"notify":                     {"checks", "report", "internal/store", "internal/engine", "internal/audit", "internal/config", "cmd"},
 	}
 	allowedInLeaf := map[string]map[string]bool{

@@ -17,7 +17,7 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
-	"github.com/driftd/driftd/checks"
+	"github.com/driftd/driftd/internal/finding"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/textsafe"
@@ -97,15 +97,15 @@ func Text(p []notify.Payload) string {
 
 // severityLabel returns the emoji and upper-case label of a severity;
 // Block Kit has no colours, so the emoji carries them.
-func severityLabel(s checks.Severity) (emoji, label string) {
+func severityLabel(s finding.Severity) (emoji, label string) {
 	switch s {
-	case checks.Critical:
+	case finding.Critical:
 		emoji = "🟥"
-	case checks.High:
+	case finding.High:
 		emoji = "🟧"
-	case checks.Medium:
+	case finding.Medium:
 		emoji = "🟨"
-	case checks.Low:
+	case finding.Low:
 		emoji = "🟦"
 	default:
 		emoji = "⬜"
@@ -210,7 +210,7 @@ func runTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // deepLink returns where in the Entra admin center or the Cloudflare
 // dashboard a resource is fixed, or "" when there is no such page.
-func deepLink(r checks.Resource, accountID string) (link, label string) {
+func deepLink(r finding.Resource, accountID string) (link, label string) {
 	switch r.Side {
 	case snapshot.SideEntra:
 		if !linkSafe(r.ID) {
@@ -218,9 +218,9 @@ func deepLink(r checks.Resource, accountID string) (link, label string) {
 		}
 		id := r.ID
 		switch r.Kind {
-		case checks.KindAppRegistration:
+		case finding.KindAppRegistration:
 			return "https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/ApplicationMenuBlade/~/Overview/appId/" + id, "Open app registration"
-		case checks.KindProvisioningApp:
+		case finding.KindProvisioningApp:
 			return "https://entra.microsoft.com/#view/Microsoft_AAD_IAM/ManagedAppMenuBlade/~/Provisioning/appId/" + id, "Open provisioning"
 		case "service_principal":
 			return "https://entra.microsoft.com/#view/Microsoft_AAD_IAM/ManagedAppMenuBlade/~/Overview/appId/" + id, "Open enterprise application"
@@ -251,7 +251,7 @@ func linkSafe(id string) bool {
 	return true
 }
 
-func resourceName(r checks.Resource) string {
+func resourceName(r finding.Resource) string {
 	if r.Name != "" {
 		return r.Name
 	}
@@ -377,12 +377,12 @@ func renderFindings(b notify.Batch, route config.SlackRoute) []notify.Payload {
 	c := countEvents(items)
 	var groups []string
 	critical := 0
-	bySeverity := map[checks.Severity]int{}
+	bySeverity := map[finding.Severity]int{}
 	for _, it := range items {
 		if len(groups) == 0 || groups[len(groups)-1] != it.Finding.Integration {
 			groups = append(groups, it.Finding.Integration)
 		}
-		if it.Finding.Severity == checks.Critical && it.Event != notify.EventResolved {
+		if it.Finding.Severity == finding.Critical && it.Event != notify.EventResolved {
 			critical++
 		}
 		bySeverity[it.Finding.Severity]++
@@ -421,7 +421,7 @@ func renderFindings(b notify.Batch, route config.SlackRoute) []notify.Payload {
 	}
 	if !detailed {
 		var sev []string
-		for s := checks.Critical; s >= checks.Low; s-- {
+		for s := finding.Critical; s >= finding.Low; s-- {
 			if n := bySeverity[s]; n > 0 {
 				emoji, _ := severityLabel(s)
 				sev = append(sev, fmt.Sprintf("%s %d %s", emoji, n, s))
