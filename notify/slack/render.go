@@ -17,8 +17,8 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
-	"github.com/driftd/driftd/internal/finding"
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/finding"
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/textsafe"
 	"github.com/driftd/driftd/notify"
