@@ -81,6 +81,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	script   []Response
+	down     int // status answered to every request while set
 	requests []Request
 }
 
@@ -109,6 +110,17 @@ func (s *Server) Script(responses ...Response) {
 	defer s.mu.Unlock()
 	s.script = append(s.script, responses...)
 }
+
+// Down makes the receiver answer every well-formed request with status
+// (a 5xx: it is failing) until Up; scripted answers wait meanwhile.
+func (s *Server) Down(status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = status
+}
+
+// Up ends Down.
+func (s *Server) Up() { s.Down(0) }
 
 // Requests returns every request in arrival order.
 func (s *Server) Requests() []Request {
@@ -171,7 +183,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 
 	var scripted Response
 	s.mu.Lock()
-	if req.Problem == "" && len(s.script) > 0 {
+	if req.Problem == "" && s.down != 0 {
+		scripted = Response{Status: s.down}
+	} else if req.Problem == "" && len(s.script) > 0 {
 		scripted = s.script[0]
 		s.script = s.script[1:]
 	}

@@ -69,6 +69,17 @@ func TestServerChecksRequests(t *testing.T) {
 	if got := len(s.Delivered()); got != 1 {
 		t.Errorf("%d delivered, want 1", got)
 	}
+	s.Script(Response{Status: 429})
+	s.Down(502)
+	for range 3 {
+		if got := post(t, s.URL(), body, map[string]string{SignatureHeader: sign("k", body)}); got != 502 {
+			t.Errorf("down: %d", got)
+		}
+	}
+	s.Up()
+	if got := post(t, s.URL(), body, map[string]string{SignatureHeader: sign("k", body)}); got != 429 {
+		t.Errorf("after Up, the script resumes: %d", got)
+	}
 
 	unsigned := NewServer(t, "")
 	if got := post(t, unsigned.URL(), body, map[string]string{SignatureHeader: sign("k", body)}); got != 400 {
