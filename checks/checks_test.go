@@ -203,7 +203,8 @@ func TestSecretExpiry(t *testing.T) {
 		{20 * 24 * time.Hour, Medium, "expires in 20 days", true},
 		{5 * 24 * time.Hour, High, "expires in 5 days", true},
 		{3 * time.Hour, High, "expires in 3 hours", true},
-		{-40 * 24 * time.Hour, Critical, "expired 40 days ago", true},
+		// The only secret expired: ENTRA-CRED-004 reports it.
+		{-40 * 24 * time.Hour, 0, "", false},
 	}
 	for _, tc := range cases {
 		snap := healthy()
@@ -221,9 +222,39 @@ func TestSecretExpiry(t *testing.T) {
 		}
 	}
 
+	// The last valid secret expiring soon says that nothing replaces it.
 	snap := healthy()
+	snap.Integrations[0].Application.PasswordCredentials[0].End = at(5 * 24 * time.Hour)
+	if f := run(t, "ENTRA-CRED-001", snap).Findings[0]; !strings.Contains(f.Message, "no other secret is valid beyond 30 days") {
+		t.Errorf("last secret: %q", f.Message)
+	}
+
+	// No secret at all, or only an expired one, is ENTRA-CRED-004's case
+	// (ENTRA-CRED-001 reported it as critical before).
+	snap = healthy()
 	snap.Integrations[0].Application.PasswordCredentials = nil
-	want(t, run(t, "ENTRA-CRED-001", snap), Critical, "none", "a client secret that is valid", "no client secret")
+	if out := run(t, "ENTRA-CRED-001", snap); len(out.Findings) != 0 {
+		t.Errorf("no secret: %+v", out.Findings)
+	}
+
+	// An expired secret beside a valid one only needs removing; a
+	// soon-expiring one beside a lasting one says so.
+	snap = healthy()
+	creds := &snap.Integrations[0].Application.PasswordCredentials
+	*creds = append(*creds,
+		snapshot.Credential{KeyID: "k0", DisplayName: "old", End: at(-40 * 24 * time.Hour)},
+		snapshot.Credential{KeyID: "k2", DisplayName: "rotating", End: at(3 * 24 * time.Hour)})
+	out := run(t, "ENTRA-CRED-001", snap)
+	if len(out.Findings) != 2 {
+		t.Fatalf("want 2 findings, got %+v", out.Findings)
+	}
+	if f := out.Findings[0]; f.Setting != "k0" || f.Severity != Low || !strings.Contains(f.Message, "expired secret still registered — remove it") {
+		t.Errorf("expired beside a valid secret: %+v", f)
+	}
+	if f := out.Findings[1]; f.Setting != "k2" || f.Severity != High || !strings.Contains(f.Message, `"cloudflare", hint AbC…, keyId k1 stays valid until`) ||
+		!strings.Contains(f.Message, "make sure Cloudflare uses the newer one") {
+		t.Errorf("expiring beside a lasting secret: %+v", f)
+	}
 
 	// A secret without an end date never expires.
 	snap = healthy()
@@ -233,12 +264,44 @@ func TestSecretExpiry(t *testing.T) {
 	}
 }
 
+func TestSecretValid(t *testing.T) {
+	snap := healthy()
+	creds := &snap.Integrations[0].Application.PasswordCredentials
+	(*creds)[0].End = at(-2 * 24 * time.Hour)
+	*creds = append(*creds, snapshot.Credential{KeyID: "k2", DisplayName: "next", Start: at(24 * time.Hour), End: at(400 * 24 * time.Hour)})
+	// A valid certificate does not help: Cloudflare takes a secret only.
+	snap.Integrations[0].Application.KeyCredentials = []snapshot.Credential{{KeyID: "c1", End: at(300 * 24 * time.Hour)}}
+	f := want(t, run(t, "ENTRA-CRED-004", snap), Critical, "passwordCredentials", "valid now", "keyId k1 ended")
+	if !strings.Contains(f.Actual, "keyId k2 not valid before") {
+		t.Errorf("a secret not yet valid must be named: %q", f.Actual)
+	}
+	// Its own expired secret is no ENTRA-CRED-001 finding.
+	if out := run(t, "ENTRA-CRED-001", snap); len(out.Findings) != 0 {
+		t.Errorf("ENTRA-CRED-001 duplicates ENTRA-CRED-004: %+v", out.Findings)
+	}
+
+	snap.Integrations[0].Application.PasswordCredentials = []snapshot.Credential{}
+	want(t, run(t, "ENTRA-CRED-004", snap), Critical, "passwordCredentials", "valid now", "no client secret")
+
+	// A secret without an end date, or one ending in an hour, is valid.
+	for _, end := range []*time.Time{nil, at(time.Hour)} {
+		snap = healthy()
+		snap.Integrations[0].Application.PasswordCredentials[0].End = end
+		if out := run(t, "ENTRA-CRED-004", snap); len(out.Findings) != 0 {
+			t.Errorf("end %v: %+v", end, out.Findings)
+		}
+	}
+}
+
 func TestCertificateExpiry(t *testing.T) {
 	snap := healthy()
 	snap.Integrations[0].Application.KeyCredentials = []snapshot.Credential{
 		{KeyID: "c1", DisplayName: "CN=old", Type: "AsymmetricX509Cert", Usage: "Verify", End: at(-3 * 24 * time.Hour)},
 		{KeyID: "c2", DisplayName: "CN=new", Type: "AsymmetricX509Cert", Usage: "Verify", End: at(365 * 24 * time.Hour)},
 	}
+	// An expired certificate beside a valid one is low (critical before).
+	want(t, run(t, "ENTRA-CRED-002", snap), Low, "c1", "valid for more than 30 days", "expired 3 days ago")
+	snap.Integrations[0].Application.KeyCredentials = snap.Integrations[0].Application.KeyCredentials[:1]
 	want(t, run(t, "ENTRA-CRED-002", snap), Critical, "c1", "valid for more than 30 days", "expired 3 days ago")
 }
 
@@ -412,8 +475,8 @@ func TestCatalog(t *testing.T) {
 		}
 		seen[c.ID] = true
 	}
-	if len(seen) != 13 {
-		t.Errorf("want 13 checks, got %d", len(seen))
+	if len(seen) != 14 {
+		t.Errorf("want 14 checks, got %d", len(seen))
 	}
 }
 

@@ -124,23 +124,18 @@ func secretExpiry() Check {
 	c := Check{
 		ID:       "ENTRA-CRED-001",
 		Title:    "Client secret expired or expiring",
-		Severity: Critical,
+		Severity: High,
 		Description: "Cloudflare authenticates to Entra ID with one of the app's client secrets and cannot show which one. " +
-			"When it expires every sign-in through the identity provider fails. Expired: critical; within the critical " +
-			"threshold: high; within the warning threshold: medium.",
+			"A secret that expires within the critical threshold is high, within the warning threshold medium; the finding " +
+			"says whether another secret stays valid beyond the warning window. An expired secret while another one is still " +
+			"valid is low: it only needs removing. When no secret is valid at all, ENTRA-CRED-004 reports it.",
 		Remediation: "Entra admin center > App registrations > (the app) > Certificates & secrets > Client secrets > New client secret; " +
 			"then Zero Trust > Settings > Authentication > (the Azure AD login method) > Edit: paste the new value into Client secret and Save; " +
 			"test the login, then delete the old secret.",
 		Needs: []snapshot.DataKind{snapshot.EntraApplication},
 	}
 	c.Evaluate = func(in Input) Outcome {
-		app := in.Integration.Application
-		if len(app.PasswordCredentials) == 0 {
-			return Outcome{Findings: []Finding{c.finding(in, Critical, appResource(in), "none",
-				fmt.Sprintf("App registration %q has no client secret; Cloudflare's Azure AD login cannot authenticate", app.DisplayName),
-				"a client secret that is valid", "no client secret")}}
-		}
-		return Outcome{Findings: expiryFindings(c, in, app.PasswordCredentials, "Client secret")}
+		return Outcome{Findings: expiryFindings(c, in, in.Integration.Application.PasswordCredentials, "Client secret", "secret")}
 	}
 	return c
 }
@@ -151,32 +146,68 @@ func certificateExpiry() Check {
 		Title:    "Certificate expired or expiring",
 		Severity: Critical,
 		Description: "A certificate credential on the app registration has expired or expires soon. Whatever uses it to " +
-			"authenticate as the app stops working when it expires. Severities as for client secrets.",
+			"authenticate as the app stops working when it expires. Expired: critical, or low while another certificate " +
+			"is still valid; within the critical threshold: high; within the warning threshold: medium.",
 		Remediation: "Entra admin center > App registrations > (the app) > Certificates & secrets > Certificates > Upload certificate " +
 			"(a renewed one), switch whatever uses the old certificate to it, then delete the expired one.",
 		Needs: []snapshot.DataKind{snapshot.EntraApplication},
 	}
 	c.Evaluate = func(in Input) Outcome {
-		return Outcome{Findings: expiryFindings(c, in, in.Integration.Application.KeyCredentials, "Certificate")}
+		return Outcome{Findings: expiryFindings(c, in, in.Integration.Application.KeyCredentials, "Certificate", "certificate")}
 	}
 	return c
 }
 
-// expiryFindings grades each credential's end date against the run's time.
-func expiryFindings(c Check, in Input, creds []snapshot.Credential, noun string) []Finding {
-	now := in.Snapshot.TakenAt
-	exp := in.Integration.Expiry
+// validAt reports whether a credential is valid at t: started (or without
+// a start date) and not yet ended.
+func validAt(cred snapshot.Credential, t time.Time) bool {
+	return (cred.Start == nil || !cred.Start.After(t)) && (cred.End == nil || cred.End.After(t))
+}
+
+// sortedCredentials returns creds ordered by keyId.
+func sortedCredentials(creds []snapshot.Credential) []snapshot.Credential {
 	sorted := append([]snapshot.Credential(nil), creds...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].KeyID < sorted[j].KeyID })
+	return sorted
+}
+
+// expiryFindings grades each credential's end date against the run's
+// time. An expired credential is low while another one is valid now; with
+// none valid, an expired client secret is left to ENTRA-CRED-004 and an
+// expired certificate is critical.
+func expiryFindings(c Check, in Input, creds []snapshot.Credential, noun, short string) []Finding {
+	now := in.Snapshot.TakenAt
+	exp := in.Integration.Expiry
+	sorted := sortedCredentials(creds)
 	var out []Finding
 	for _, cred := range sorted {
 		if cred.End == nil {
 			continue
 		}
+		// Another credential valid now, and one valid beyond the warning window.
+		var otherValid, otherLasting *snapshot.Credential
+		for i, o := range sorted {
+			if o.KeyID == cred.KeyID || !validAt(o, now) {
+				continue
+			}
+			if otherValid == nil {
+				otherValid = &sorted[i]
+			}
+			if o.End == nil || o.End.Sub(now) > exp.Warning {
+				if otherLasting == nil {
+					otherLasting = &sorted[i]
+				}
+			}
+		}
 		left := cred.End.Sub(now)
 		var sev Severity
-		var state string
+		var state, note string
 		switch {
+		case left <= 0 && otherValid != nil:
+			sev, state = Low, "expired "+humanDays(-left)+" ago"
+			note = fmt.Sprintf("; expired %s still registered — remove it (%s %s is valid)", short, short, credentialLabel(*otherValid))
+		case left <= 0 && short == "secret":
+			continue // nothing valid: ENTRA-CRED-004
 		case left <= 0:
 			sev, state = Critical, "expired "+humanDays(-left)+" ago"
 		case left <= exp.Critical:
@@ -186,13 +217,67 @@ func expiryFindings(c Check, in Input, creds []snapshot.Credential, noun string)
 		default:
 			continue
 		}
+		if left > 0 {
+			if otherLasting != nil {
+				note = fmt.Sprintf("; %s %s stays valid %s — make sure Cloudflare uses the newer one", short, credentialLabel(*otherLasting), validUntil(*otherLasting))
+			} else {
+				note = fmt.Sprintf("; no other %s is valid beyond %s", short, humanDays(exp.Warning))
+			}
+		}
 		label := credentialLabel(cred)
 		out = append(out, c.finding(in, sev, appResource(in), cred.KeyID,
-			fmt.Sprintf("%s %s of app registration %q %s (%s)", noun, label, in.Integration.Application.DisplayName, state, cred.End.UTC().Format("2006-01-02")),
+			fmt.Sprintf("%s %s of app registration %q %s (%s)%s", noun, label, in.Integration.Application.DisplayName, state, cred.End.UTC().Format("2006-01-02"), note),
 			fmt.Sprintf("valid for more than %s", humanDays(exp.Warning)),
 			fmt.Sprintf("ends %s (%s)", cred.End.UTC().Format(time.RFC3339), state)))
 	}
 	return out
+}
+
+func validUntil(cred snapshot.Credential) string {
+	if cred.End == nil {
+		return "without an end date"
+	}
+	return "until " + cred.End.UTC().Format("2006-01-02")
+}
+
+func secretValid() Check {
+	c := Check{
+		ID:       "ENTRA-CRED-004",
+		Title:    "No client secret is valid now",
+		Severity: Critical,
+		Description: "Cloudflare's Azure AD login method authenticates with a client secret only (certificates do not count). " +
+			"When the app has no secret whose start date has passed and whose end date has not, Cloudflare cannot redeem a " +
+			"single sign-in and every user is locked out.",
+		Remediation: "Entra admin center > Identity > Applications > App registrations > (the app) > Certificates & secrets > " +
+			"Client secrets > New client secret (copy the value at once), then Zero Trust > Settings > Authentication > " +
+			"(the Azure AD login method) > Edit: paste it into Client secret, Save and Test; delete expired secrets afterwards.",
+		Needs: []snapshot.DataKind{snapshot.EntraApplication},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		app := in.Integration.Application
+		now := in.Snapshot.TakenAt
+		var seen []string
+		for _, cred := range sortedCredentials(app.PasswordCredentials) {
+			if validAt(cred, now) {
+				return Outcome{}
+			}
+			state := "expired"
+			if cred.Start != nil && cred.Start.After(now) {
+				state = "not valid before " + cred.Start.UTC().Format(time.RFC3339)
+			} else if cred.End != nil {
+				state = "ended " + cred.End.UTC().Format(time.RFC3339)
+			}
+			seen = append(seen, credentialLabel(cred)+" "+state)
+		}
+		actual := "no client secret"
+		if len(seen) > 0 {
+			actual = "no client secret valid now: " + strings.Join(seen, "; ")
+		}
+		return Outcome{Findings: []Finding{c.finding(in, Critical, appResource(in), "passwordCredentials",
+			fmt.Sprintf("App registration %q has no client secret that is valid now; Cloudflare's Azure AD login cannot authenticate", app.DisplayName),
+			"at least one client secret valid now (start ≤ now < end)", actual)}}
+	}
+	return c
 }
 
 func credentialLabel(c snapshot.Credential) string {

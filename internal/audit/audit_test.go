@@ -111,8 +111,13 @@ func TestDriftedTenantFindings(t *testing.T) {
 		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	sort.Strings(severities["ENTRA-CRED-001"])
-	if strings.Join(severities["ENTRA-CRED-001"], ",") != "critical,high" {
-		t.Errorf("client secrets: %v, want one expired (critical) and one expiring in 5 days (high)", severities["ENTRA-CRED-001"])
+	// The expired corp secret is low beside the valid one; the contractors
+	// app has no valid secret at all (ENTRA-CRED-004).
+	if strings.Join(severities["ENTRA-CRED-001"], ",") != "high,low" {
+		t.Errorf("client secrets: %v, want one expiring in 5 days (high) and one expired beside it (low)", severities["ENTRA-CRED-001"])
+	}
+	if strings.Join(severities["ENTRA-CRED-004"], ",") != "critical" {
+		t.Errorf("no valid secret: %v, want one critical", severities["ENTRA-CRED-004"])
 	}
 	if strings.Join(severities["ENTRA-CRED-002"], ",") != "critical" {
 		t.Errorf("certificates: %v, want one expired", severities["ENTRA-CRED-002"])
@@ -243,7 +248,8 @@ func TestDeletedAppIsAGap(t *testing.T) {
 		t.Applications = kept
 	})
 	r := runAudit(t, cfg)
-	if statusOf(r, "corp-sso", "ENTRA-APP-001") != report.StatusCouldNotEvaluate || statusOf(r, "corp-sso", "ENTRA-CRED-001") != report.StatusCouldNotEvaluate {
+	if statusOf(r, "corp-sso", "ENTRA-APP-001") != report.StatusCouldNotEvaluate || statusOf(r, "corp-sso", "ENTRA-CRED-001") != report.StatusCouldNotEvaluate ||
+		statusOf(r, "corp-sso", "ENTRA-CRED-004") != report.StatusCouldNotEvaluate {
 		t.Errorf("checks of a missing app must not pass or fail: %+v", r.Results)
 	}
 	found := false

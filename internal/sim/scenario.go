@@ -87,18 +87,19 @@ const (
 	userGrantScope = "openid profile email offline_access User.Read"
 
 	// Expiry offsets relative to Healthy's/Drifted's now.
-	CorpSecretLifetimeHealthy  = 200 * 24 * time.Hour
-	CorpSecretLifetimeDrifted  = 5 * 24 * time.Hour
-	CorpOldSecretExpiredAgo    = 40 * 24 * time.Hour
-	CorpCertExpiredAgo         = 3 * 24 * time.Hour
-	ContractorsSecretLifetime  = 300 * 24 * time.Hour
-	intranetSecretLifetime     = 90 * 24 * time.Hour
-	auditorSecretLifetime      = 365 * 24 * time.Hour
-	nonGalleryAppTemplateID    = "8adf8e6e-67b2-4cf2-a259-e3dc5476c621"
-	corpSCIMRuleID             = "62eabf4e-da6f-43e1-bde9-4e48fd5f6c02"
-	auditorSecretKeyID         = "37af8ec2-8086-4812-8e60-44547674005e"
-	intranetSecretKeyID        = "79c70cd1-63bf-4a06-bf09-9ed81b3c3797"
-	corpSCIMSchemaVersionNonce = "a458dc7df6cb4af8"
+	CorpSecretLifetimeHealthy   = 200 * 24 * time.Hour
+	CorpSecretLifetimeDrifted   = 5 * 24 * time.Hour
+	CorpOldSecretExpiredAgo     = 40 * 24 * time.Hour
+	CorpCertExpiredAgo          = 3 * 24 * time.Hour
+	ContractorsSecretLifetime   = 300 * 24 * time.Hour
+	ContractorsSecretExpiredAgo = 2 * 24 * time.Hour
+	intranetSecretLifetime      = 90 * 24 * time.Hour
+	auditorSecretLifetime       = 365 * 24 * time.Hour
+	nonGalleryAppTemplateID     = "8adf8e6e-67b2-4cf2-a259-e3dc5476c621"
+	corpSCIMRuleID              = "62eabf4e-da6f-43e1-bde9-4e48fd5f6c02"
+	auditorSecretKeyID          = "37af8ec2-8086-4812-8e60-44547674005e"
+	intranetSecretKeyID         = "79c70cd1-63bf-4a06-bf09-9ed81b3c3797"
+	corpSCIMSchemaVersionNonce  = "a458dc7df6cb4af8"
 
 	// Credentials the scenarios accept. Random-looking on purpose: they
 	// double as canaries that must never appear in driftd output.
@@ -320,6 +321,8 @@ func Healthy(now time.Time) *Tenant {
 //     secret CorpOldSecretKeyID ended 40 days ago; a certificate
 //     CorpCertKeyID (AsymmetricX509Cert, Verify) ended 3 days ago;
 //   - corp app: CallbackURL is no longer a web redirect URI but a spa one;
+//   - contractors app: its only secret ended ContractorsSecretExpiredAgo
+//     ago, so it has no valid client secret;
 //   - corp SCIM job: emails[type eq "work"].value maps from
 //     userPrincipalName instead of mail, and name.familyName is unmapped;
 //   - corp Cloudflare IdP: pkce_enabled false, prompt "select_account",
@@ -370,6 +373,9 @@ func Drifted(now time.Time) *Tenant {
 	for i := range t.SynchronizationJobs[CorpSCIMSPID] {
 		job := &t.SynchronizationJobs[CorpSCIMSPID][i]
 		for r := range job.Schema.SynchronizationRules {
+	contractors := t.application(ContractorsAppID)
+	contractors.PasswordCredentials[0].EndDateTime = now.Add(-ContractorsSecretExpiredAgo)
+
 			rule := &job.Schema.SynchronizationRules[r]
 			for o := range rule.ObjectMappings {
 				om := &rule.ObjectMappings[o]
