@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/driftd/driftd/checks"
 	"github.com/driftd/driftd/internal/cli"
 	"github.com/driftd/driftd/internal/demo"
 	"github.com/driftd/driftd/internal/sim"
@@ -129,7 +130,7 @@ func TestChecksAndVersion(t *testing.T) {
 	var doc struct {
 		Checks []struct{ ID, Severity, Title string }
 	}
-	if code != exitOK || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Checks) != 13 {
+	if code != exitOK || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Checks) != len(checks.All()) {
 		t.Errorf("checks --format json: %d\n%s", code, out)
 	}
 	code, out, _ = runCLI(t, "version")
