@@ -89,6 +89,7 @@ func All() []Check {
 		permissionConsented(),
 		secretExpiry(),
 		certificateExpiry(),
+		secretLifetime(),
 		secretValid(),
 		redirectURI(),
 		servicePrincipalEnabled(),

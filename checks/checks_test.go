@@ -60,7 +60,7 @@ func healthy() *snapshot.Snapshot {
 			Name:       "corp-sso",
 			EntraAppID: appID,
 			SCIMAppID:  scimID,
-			Expiry:     snapshot.Expiry{Warning: 30 * 24 * time.Hour, Critical: 7 * 24 * time.Hour},
+			Expiry:     snapshot.Expiry{Warning: 30 * 24 * time.Hour, Critical: 7 * 24 * time.Hour, MaxSecretLifetime: 365 * 24 * time.Hour},
 			Baseline: snapshot.Baseline{
 				PKCEEnabled: ptr(true), SupportGroups: ptr(true), ConditionalAccessEnabled: ptr(false),
 				EmailClaimName: ptr("email"), Claims: &[]string{"upn", "groups"}, Prompt: ptr("login"),
@@ -261,6 +261,24 @@ func TestSecretExpiry(t *testing.T) {
 	snap.Integrations[0].Application.PasswordCredentials[0].End = nil
 	if out := run(t, "ENTRA-CRED-001", snap); len(out.Findings) != 0 {
 		t.Errorf("no end date: %+v", out.Findings)
+	}
+}
+
+func TestSecretLifetime(t *testing.T) {
+	snap := healthy()
+	creds := &snap.Integrations[0].Application.PasswordCredentials
+	(*creds)[0].Start = at(-165 * 24 * time.Hour) // 365 days: within the policy
+	*creds = append(*creds,
+		snapshot.Credential{KeyID: "k2", DisplayName: "forever", Start: at(-30 * 24 * time.Hour), End: at(700 * 24 * time.Hour)},
+		// Expired: ENTRA-CRED-001's business, whatever its lifetime.
+		snapshot.Credential{KeyID: "k3", Start: at(-900 * 24 * time.Hour), End: at(-24 * time.Hour)})
+	f := want(t, run(t, "ENTRA-CRED-003", snap), Low, "k2", "at most 365 days", "730 days")
+	if !strings.Contains(f.Message, `"forever"`) {
+		t.Errorf("message %q", f.Message)
+	}
+	snap.Integrations[0].Expiry.MaxSecretLifetime = 0
+	if out := run(t, "ENTRA-CRED-003", snap); out.NotApplicable == "" || len(out.Findings) > 0 {
+		t.Errorf("max_secret_lifetime 0 turns the check off: %+v", out)
 	}
 }
 
@@ -475,8 +493,14 @@ func TestCatalog(t *testing.T) {
 		}
 		seen[c.ID] = true
 	}
-	if len(seen) != 14 {
-		t.Errorf("want 14 checks, got %d", len(seen))
+	for _, id := range []string{
+		"ENTRA-PERM-001", "ENTRA-PERM-002", "ENTRA-CRED-001", "ENTRA-CRED-002", "ENTRA-CRED-003", "ENTRA-CRED-004",
+		"ENTRA-APP-001", "ENTRA-APP-002", "ENTRA-SCIM-001", "ENTRA-SCIM-002",
+		"CF-IDP-001", "CF-IDP-002", "CF-IDP-003", "CF-SCIM-001", "DRIFT-001",
+	} {
+		if !seen[id] {
+			t.Errorf("%s is not in the catalog", id)
+		}
 	}
 }
 

@@ -240,6 +240,47 @@ func validUntil(cred snapshot.Credential) string {
 	return "until " + cred.End.UTC().Format("2006-01-02")
 }
 
+func secretLifetime() Check {
+	c := Check{
+		ID:       "ENTRA-CRED-003",
+		Title:    "Client secret valid for longer than the lifetime policy allows",
+		Severity: Low,
+		Description: "A client secret whose lifetime (endDateTime − startDateTime) exceeds [expiry] max_secret_lifetime " +
+			"(default 365 days) stays usable long after it may have leaked, and long-lived secrets are the ones nobody " +
+			"remembers to rotate. Expired secrets are left to ENTRA-CRED-001; max_secret_lifetime = \"0\" turns the check off.",
+		Remediation: "Entra admin center > App registrations > (the app) > Certificates & secrets > Client secrets > New client secret " +
+			"with an expiry within the policy; put it into Zero Trust > Settings > Authentication > (the Azure AD login method) > " +
+			"Edit > Client secret, Save and Test, then delete the long-lived secret. An app management policy " +
+			"(Graph: PATCH /policies/defaultAppManagementPolicy, passwordLifetime restriction) can enforce the limit.",
+		Needs: []snapshot.DataKind{snapshot.EntraApplication},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		max := in.Integration.Expiry.MaxSecretLifetime
+		if max <= 0 {
+			return Outcome{NotApplicable: "expiry.max_secret_lifetime is 0"}
+		}
+		app := in.Integration.Application
+		now := in.Snapshot.TakenAt
+		var out Outcome
+		for _, cred := range sortedCredentials(app.PasswordCredentials) {
+			if cred.Start == nil || cred.End == nil || !cred.End.After(now) {
+				continue
+			}
+			life := cred.End.Sub(*cred.Start)
+			if life <= max {
+				continue
+			}
+			out.Findings = append(out.Findings, c.finding(in, Low, appResource(in), cred.KeyID,
+				fmt.Sprintf("Client secret %s of app registration %q is valid for %s (%s to %s), longer than the %s allowed",
+					credentialLabel(cred), app.DisplayName, humanDays(life), cred.Start.UTC().Format("2006-01-02"), cred.End.UTC().Format("2006-01-02"), humanDays(max)),
+				fmt.Sprintf("a lifetime of at most %s", humanDays(max)),
+				fmt.Sprintf("%s (startDateTime %s, endDateTime %s)", humanDays(life), cred.Start.UTC().Format(time.RFC3339), cred.End.UTC().Format(time.RFC3339))))
+		}
+		return out
+	}
+	return c
+}
+
 func secretValid() Check {
 	c := Check{
 		ID:       "ENTRA-CRED-004",

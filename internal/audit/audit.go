@@ -184,7 +184,7 @@ func newSnapshot(cfg *config.Config, integrations []config.Integration, at time.
 			CloudflareIdPID: strings.ToLower(in.CloudflareIdPID),
 			SCIMAppID:       strings.ToLower(in.SCIMAppID),
 			Baseline:        in.Baseline,
-			Expiry:          snapshot.Expiry{Warning: time.Duration(cfg.Expiry.Warning), Critical: time.Duration(cfg.Expiry.Critical)},
+			Expiry:          snapshot.Expiry{Warning: time.Duration(cfg.Expiry.Warning), Critical: time.Duration(cfg.Expiry.Critical), MaxSecretLifetime: time.Duration(cfg.Expiry.MaxSecretLifetime)},
 		})
 	}
 	return snap

@@ -116,6 +116,9 @@ func TestDriftedTenantFindings(t *testing.T) {
 	if strings.Join(severities["ENTRA-CRED-001"], ",") != "high,low" {
 		t.Errorf("client secrets: %v, want one expiring in 5 days (high) and one expired beside it (low)", severities["ENTRA-CRED-001"])
 	}
+	if strings.Join(severities["ENTRA-CRED-003"], ",") != "low" {
+		t.Errorf("secret lifetime: %v, want the two-year corp secret (low)", severities["ENTRA-CRED-003"])
+	}
 	if strings.Join(severities["ENTRA-CRED-004"], ",") != "critical" {
 		t.Errorf("no valid secret: %v, want one critical", severities["ENTRA-CRED-004"])
 	}

@@ -40,11 +40,14 @@ const (
 	DefaultStateDir      = "/var/lib/driftd"
 	DefaultSlackAPI      = "https://slack.com/api/"
 
-	DefaultExpiryWarning   = Duration(30 * 24 * time.Hour)
-	DefaultExpiryCritical  = Duration(7 * 24 * time.Hour)
-	DefaultRunTimeout      = Duration(10 * time.Minute)
-	DefaultRetainSnapshots = 50
-	DefaultExportInterval  = Duration(60 * time.Second)
+	DefaultExpiryWarning  = Duration(30 * 24 * time.Hour)
+	DefaultExpiryCritical = Duration(7 * 24 * time.Hour)
+	// DefaultMaxSecretLifetime is the longest client-secret lifetime
+	// ENTRA-CRED-003 accepts.
+	DefaultMaxSecretLifetime = Duration(365 * 24 * time.Hour)
+	DefaultRunTimeout        = Duration(10 * time.Minute)
+	DefaultRetainSnapshots   = 50
+	DefaultExportInterval    = Duration(60 * time.Second)
 )
 
 // Entra authentication methods for driftd's own app registration.
@@ -383,6 +386,9 @@ type Cloudflare struct {
 type Expiry struct {
 	Warning  Duration `toml:"warning"`
 	Critical Duration `toml:"critical"`
+	// MaxSecretLifetime is the longest a client secret may be valid
+	// (endDateTime − startDateTime); 0 turns ENTRA-CRED-003 off.
+	MaxSecretLifetime Duration `toml:"max_secret_lifetime"`
 }
 
 // Integration is one Cloudflare IdP ↔ Entra app pair.
@@ -486,7 +492,7 @@ func readConfigFile(path string) ([]byte, error) {
 // is judged by Validate. An empty string is the same as an absent key.
 func Parse(data []byte, name string) (*Config, error) {
 	cfg := &Config{
-		Expiry:    Expiry{Warning: DefaultExpiryWarning, Critical: DefaultExpiryCritical},
+		Expiry:    Expiry{Warning: DefaultExpiryWarning, Critical: DefaultExpiryCritical, MaxSecretLifetime: DefaultMaxSecretLifetime},
 		Daemon:    Daemon{RunTimeout: DefaultRunTimeout, RetainSnapshots: DefaultRetainSnapshots},
 		Telemetry: Telemetry{ExportInterval: DefaultExportInterval},
 	}

@@ -317,12 +317,13 @@ func Healthy(now time.Time) *Tenant {
 //   - corp app: Directory.Read.All still requested but missing from the
 //     AllPrincipals grant; a Principal grant for UserChloeID holds it
 //     (ChloeGrantScope), which is not admin consent;
-//   - corp app: the secret CorpSecretKeyID now ends at now+5d; a second
+//   - corp app: the secret CorpSecretKeyID now ends at now+5d, two years
+//     after it started; a second
 //     secret CorpOldSecretKeyID ended 40 days ago; a certificate
 //     CorpCertKeyID (AsymmetricX509Cert, Verify) ended 3 days ago;
-//   - corp app: CallbackURL is no longer a web redirect URI but a spa one;
 //   - contractors app: its only secret ended ContractorsSecretExpiredAgo
 //     ago, so it has no valid client secret;
+//   - corp app: CallbackURL is no longer a web redirect URI but a spa one;
 //   - corp SCIM job: emails[type eq "work"].value maps from
 //     userPrincipalName instead of mail, and name.familyName is unmapped;
 //   - corp Cloudflare IdP: pkce_enabled false, prompt "select_account",
@@ -354,6 +355,8 @@ func Drifted(now time.Time) *Tenant {
 		grant(CorpSPID, "Principal", UserChloeID, ChloeGrantScope))
 
 	app.PasswordCredentials[0].EndDateTime = now.Add(CorpSecretLifetimeDrifted)
+	// Created with a two-year lifetime, beyond the 365-day policy.
+	app.PasswordCredentials[0].StartDateTime = now.Add(CorpSecretLifetimeDrifted).AddDate(-2, 0, 0)
 	app.PasswordCredentials = append(app.PasswordCredentials, PasswordCredential{
 		DisplayName: "cloudflare-access (previous)", Hint: corpOldSecretHint, KeyID: CorpOldSecretKeyID,
 		StartDateTime: now.Add(-CorpOldSecretExpiredAgo).AddDate(0, 0, -365),
@@ -370,12 +373,12 @@ func Drifted(now time.Time) *Tenant {
 	app.Web.RedirectURIs = []string{}
 	app.Spa.RedirectURIs = []string{CallbackURL}
 
-	for i := range t.SynchronizationJobs[CorpSCIMSPID] {
-		job := &t.SynchronizationJobs[CorpSCIMSPID][i]
-		for r := range job.Schema.SynchronizationRules {
 	contractors := t.application(ContractorsAppID)
 	contractors.PasswordCredentials[0].EndDateTime = now.Add(-ContractorsSecretExpiredAgo)
 
+	for i := range t.SynchronizationJobs[CorpSCIMSPID] {
+		job := &t.SynchronizationJobs[CorpSCIMSPID][i]
+		for r := range job.Schema.SynchronizationRules {
 			rule := &job.Schema.SynchronizationRules[r]
 			for o := range rule.ObjectMappings {
 				om := &rule.ObjectMappings[o]

@@ -96,6 +96,9 @@ type Baseline struct {
 type Expiry struct {
 	Warning  time.Duration `json:"warning"`
 	Critical time.Duration `json:"critical"`
+	// MaxSecretLifetime is the longest accepted client-secret lifetime;
+	// 0 means it is not checked.
+	MaxSecretLifetime time.Duration `json:"max_secret_lifetime,omitempty"`
 }
 
 // Application is the Entra app registration Cloudflare signs in with.
