@@ -13,7 +13,7 @@ STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 # beyond its committed seeds (which every plain `go test` runs);
 # `make fuzz` for longer.
 FUZZ_TARGETS := ./internal/config:FuzzParseDuration ./internal/config:FuzzParse \
-	./internal/source/entra:FuzzGraphDecoding ./internal/source/cloudflare:FuzzCloudflareDecoding \
+	./internal/source/entra:FuzzGraphDecoding ./internal/source/cloudflare:FuzzCloudflareDecoding ./internal/source/cloudflare:FuzzRuleParsing \
 	./report:FuzzTextWriters ./notify/slack:FuzzRender
 FUZZTIME ?= 3s
 

@@ -100,6 +100,8 @@ func All() []Check {
 		idpBaseline(),
 		scimBaseline(),
 		driftFromBaseline(),
+		policyGroupsNotSent(),
+		policyUnknownIdP(),
 	}
 }
 

@@ -202,6 +202,7 @@ func assemble(snap *snapshot.Snapshot, e entra.Result, cf cloudflare.Result) {
 		in.Provisioning = got.Provisioning
 	}
 	snap.IdentityProviders, snap.AuthDomain = cf.IdentityProviders, cf.AuthDomain
+	snap.Policies = cf.Policies
 	snap.Gaps = append(append(snap.Gaps, e.Gaps...), cf.Gaps...)
 }
 

@@ -38,7 +38,7 @@ const (
 
 var (
 	entraKinds = []snapshot.DataKind{snapshot.EntraApplication, snapshot.EntraServicePrincipal, snapshot.EntraPermissionGrants, snapshot.EntraGraphPermissions, snapshot.EntraProvisioning}
-	cfKinds    = []snapshot.DataKind{snapshot.CloudflareIdPs, snapshot.CloudflareOrg}
+	cfKinds    = []snapshot.DataKind{snapshot.CloudflareIdPs, snapshot.CloudflareOrg, snapshot.CloudflareAccessPolicies, snapshot.CloudflareAccessApps, snapshot.CloudflareAccessGroups, snapshot.CloudflareGatewayRules}
 	grantsOnly = []snapshot.DataKind{snapshot.EntraPermissionGrants}
 	idpsOnly   = []snapshot.DataKind{snapshot.CloudflareIdPs}
 	orgOnly    = []snapshot.DataKind{snapshot.CloudflareOrg}

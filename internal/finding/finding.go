@@ -74,6 +74,9 @@ const (
 	KindAppRegistration  = "app_registration"
 	KindProvisioningApp  = "provisioning_app"
 	KindIdentityProvider = "identity_provider"
+	KindAccessPolicy     = "access_policy"
+	KindAccessGroup      = "access_group"
+	KindGatewayRule      = "gateway_rule"
 )
 
 // Finding is one failed expectation.

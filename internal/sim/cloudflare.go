@@ -116,6 +116,9 @@ func (s *Server) cfRoute(r *http.Request, segs []string) (int, []byte) {
 		}
 		return cfBody(http.StatusOK, cfEnvelope{Result: *t.Organization, Success: true})
 	}
+	if status, body, ok := s.cfPolicyRoute(r, t, segs); ok {
+		return status, body
+	}
 	return cfErrorBody(http.StatusNotFound, 7003, fmt.Sprintf("Could not route to %s, perhaps your object identifier is invalid?", r.URL.Path))
 }
 

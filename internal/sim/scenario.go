@@ -307,6 +307,7 @@ func Healthy(now time.Time) *Tenant {
 		CreatedAt: days(-800),
 		UpdatedAt: days(-12),
 	}
+	healthyPolicies(t, now)
 	return t
 }
 
@@ -329,10 +330,12 @@ func Healthy(now time.Time) *Tenant {
 //   - corp Cloudflare IdP: pkce_enabled false, prompt "select_account",
 //     scim_config.user_deprovision false, identity_update_behavior
 //     "no_action";
-//   - the contractors Cloudflare IdP is deleted (its Entra app is intact).
+//   - the contractors Cloudflare IdP is deleted (its Entra app is intact);
+//   - the Access policy, application and group lists page one by one.
 func Drifted(now time.Time) *Tenant {
 	t := Healthy(now)
 	now = now.UTC().Truncate(time.Second)
+	t.CloudflarePageSize = 1
 
 	app := t.application(CorpAppID)
 	for i := range app.RequiredResourceAccess {

@@ -47,6 +47,14 @@ type Tenant struct {
 	// Organization is the Zero Trust organization; nil means the account
 	// has none (the endpoint answers 404).
 	Organization *Organization
+	// Access and Gateway rules (cloudflare_policies.go).
+	// CloudflarePageSize, when positive, caps per_page of the Access
+	// policy, application and group lists, so a scenario pages them.
+	CloudflarePageSize int
+	AccessPolicies     []AccessPolicy
+	AccessApplications []AccessApplication
+	AccessGroups       []AccessGroup
+	GatewayRules       []GatewayRule
 }
 
 // ---- Microsoft Graph -------------------------------------------------------

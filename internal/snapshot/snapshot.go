@@ -51,6 +51,9 @@ type Snapshot struct {
 	// IdentityProviders are all Cloudflare Access identity providers of
 	// the account (of every type).
 	IdentityProviders []IdentityProvider `json:"identity_providers,omitempty"`
+	// Policies are the account's Access policies, applications, groups
+	// and Gateway rules (see policy.go).
+	Policies *Policies `json:"policies,omitempty"`
 	// AuthDomain is the Zero Trust organization's auth_domain, e.g.
 	// "acme.cloudflareaccess.com" (or team_domain from the config).
 	AuthDomain string `json:"auth_domain,omitempty"`

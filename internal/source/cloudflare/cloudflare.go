@@ -27,6 +27,10 @@ import (
 type Source struct {
 	idps       *zero_trust.IdentityProviderService
 	orgs       *zero_trust.OrganizationService
+	policies   *zero_trust.AccessPolicyService
+	apps       *zero_trust.AccessApplicationService
+	groups     *zero_trust.AccessGroupService
+	gateway    *zero_trust.GatewayRuleService
 	accountID  string
 	teamDomain string
 }
@@ -62,6 +66,10 @@ func New(cfg config.Cloudflare, counter *apicount.Counter) (*Source, error) {
 	return &Source{
 		idps:       zero_trust.NewIdentityProviderService(opts...),
 		orgs:       zero_trust.NewOrganizationService(opts...),
+		policies:   zero_trust.NewAccessPolicyService(opts...),
+		apps:       zero_trust.NewAccessApplicationService(opts...),
+		groups:     zero_trust.NewAccessGroupService(opts...),
+		gateway:    zero_trust.NewGatewayRuleService(opts...),
 		accountID:  cfg.AccountID,
 		teamDomain: cfg.TeamDomain,
 	}, nil
@@ -71,7 +79,10 @@ func New(cfg config.Cloudflare, counter *apicount.Counter) (*Source, error) {
 type Result struct {
 	IdentityProviders []snapshot.IdentityProvider
 	AuthDomain        string
-	Gaps              []snapshot.Gap
+	// Policies holds the Access and Gateway rules; a read that failed
+	// leaves its slice nil and a gap.
+	Policies *snapshot.Policies
+	Gaps     []snapshot.Gap
 }
 
 // Read reads the Cloudflare side: every identity provider of the
@@ -116,6 +127,19 @@ func (s *Source) Read(ctx context.Context) Result {
 		res.IdentityProviders = idps
 		mu.Unlock()
 	})
+	res.Policies = &snapshot.Policies{}
+	for _, pr := range s.policyReads() {
+		spawn(func() {
+			var got snapshot.Policies
+			if err := pr.run(ctx, &got); err != nil {
+				gap(pr.what, withPermission(errors.New(s.describe(err)), pr.perm))
+				return
+			}
+			mu.Lock()
+			mergePolicies(res.Policies, &got)
+			mu.Unlock()
+		})
+	}
 	if s.teamDomain != "" {
 		res.AuthDomain = s.teamDomain
 	} else {
