@@ -72,6 +72,8 @@ func healthy() *snapshot.Snapshot {
 				RequiredResourceAccess: []snapshot.RequiredResourceAccess{{ResourceAppID: MicrosoftGraphAppID, ResourceAccess: access}},
 				PasswordCredentials:    []snapshot.Credential{{KeyID: "k1", DisplayName: "cloudflare", Hint: "AbC", End: at(200 * 24 * time.Hour)}},
 				KeyCredentials:         []snapshot.Credential{},
+				Settings:               &snapshot.AppSettings{SignInAudience: "AzureADMyOrg", GroupMembershipClaims: "SecurityGroup"},
+				Owners:                 []string{"owner-1"},
 			},
 			ServicePrincipal: &snapshot.ServicePrincipal{ID: "app-sp", AppID: appID, DisplayName: "Cloudflare Access", AccountEnabled: ptr(true)},
 			PermissionGrants: []snapshot.PermissionGrant{{
@@ -323,6 +325,36 @@ func TestCertificateExpiry(t *testing.T) {
 	want(t, run(t, "ENTRA-CRED-002", snap), Critical, "c1", "valid for more than 30 days", "expired 3 days ago")
 }
 
+func TestSignInAudience(t *testing.T) {
+	snap := healthy()
+	snap.Integrations[0].Application.Settings.SignInAudience = "AzureADandPersonalMicrosoftAccount"
+	want(t, run(t, "ENTRA-APP-003", snap), Medium, "signInAudience", "AzureADMyOrg", "AzureADandPersonalMicrosoftAccount")
+	snap.Integrations[0].Application.Settings = nil
+	if out := run(t, "ENTRA-APP-003", snap); len(out.Findings) > 0 {
+		t.Errorf("unread settings: %+v", out)
+	}
+}
+
+func TestImplicitGrant(t *testing.T) {
+	snap := healthy()
+	snap.Integrations[0].Application.Settings.ImplicitIDTokens = true
+	want(t, run(t, "ENTRA-APP-004", snap), Low, "web.implicitGrantSettings.enableIdTokenIssuance", "enableIdTokenIssuance false", "true")
+	snap.Integrations[0].Application.Settings.ImplicitAccessTokens = true
+	if out := run(t, "ENTRA-APP-004", snap); len(out.Findings) != 2 || out.Findings[1].Setting != "web.implicitGrantSettings.enableAccessTokenIssuance" {
+		t.Errorf("both flags: %+v", out.Findings)
+	}
+}
+
+func TestAppOwners(t *testing.T) {
+	snap := healthy()
+	snap.Integrations[0].Application.Owners = []string{}
+	want(t, run(t, "ENTRA-APP-005", snap), Low, "owners", "at least one owner", "no owners")
+	snap.Integrations[0].Application.Owners = nil // not read
+	if out := run(t, "ENTRA-APP-005", snap); len(out.Findings) > 0 {
+		t.Errorf("unread owners: %+v", out)
+	}
+}
+
 func TestServicePrincipalEnabled(t *testing.T) {
 	snap := healthy()
 	snap.Integrations[0].ServicePrincipal.AccountEnabled = ptr(false)
@@ -495,7 +527,7 @@ func TestCatalog(t *testing.T) {
 	}
 	for _, id := range []string{
 		"ENTRA-PERM-001", "ENTRA-PERM-002", "ENTRA-CRED-001", "ENTRA-CRED-002", "ENTRA-CRED-003", "ENTRA-CRED-004",
-		"ENTRA-APP-001", "ENTRA-APP-002", "ENTRA-SCIM-001", "ENTRA-SCIM-002",
+		"ENTRA-APP-001", "ENTRA-APP-002", "ENTRA-APP-003", "ENTRA-APP-004", "ENTRA-APP-005", "ENTRA-SCIM-001", "ENTRA-SCIM-002",
 		"CF-IDP-001", "CF-IDP-002", "CF-IDP-003", "CF-SCIM-001", "DRIFT-001",
 	} {
 		if !seen[id] {

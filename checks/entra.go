@@ -423,6 +423,97 @@ func servicePrincipalEnabled() Check {
 	return c
 }
 
+func signInAudience() Check {
+	c := Check{
+		ID:       "ENTRA-APP-003",
+		Title:    "The app accepts sign-ins from outside the tenant",
+		Severity: Medium,
+		Description: "The app registration's supported account types (signInAudience) should be AzureADMyOrg: accounts in this " +
+			"organizational directory only. A multitenant or personal-account audience lets identities of other tenants obtain " +
+			"tokens for the app, so Cloudflare's login relies on Access policies alone to keep them out.",
+		Remediation: "Entra admin center > Identity > Applications > App registrations > (the app) > Authentication > Supported account types: " +
+			"choose \"Accounts in this organizational directory only\" and Save (or PATCH /applications/{id} with " +
+			"{\"signInAudience\":\"AzureADMyOrg\"}; personal-account audiences may first need the manifest's API version changed).",
+		Needs: []snapshot.DataKind{snapshot.EntraApplication, snapshot.EntraAppSettings},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		app := in.Integration.Application
+		if app.Settings == nil {
+			return Outcome{NotApplicable: "the app's settings were not read"}
+		}
+		if app.Settings.SignInAudience == "AzureADMyOrg" {
+			return Outcome{}
+		}
+		return Outcome{Findings: []Finding{c.finding(in, Medium, appResource(in), "signInAudience",
+			fmt.Sprintf("App registration %q accepts sign-ins from %s, not only from this tenant", app.DisplayName, orNone(app.Settings.SignInAudience)),
+			"AzureADMyOrg", orNone(app.Settings.SignInAudience))}}
+	}
+	return c
+}
+
+func implicitGrant() Check {
+	c := Check{
+		ID:       "ENTRA-APP-004",
+		Title:    "Implicit grant is enabled on the app",
+		Severity: Low,
+		Description: "Cloudflare signs in with the authorization-code flow and needs no token from the authorization endpoint. " +
+			"With implicit grant on (web.implicitGrantSettings: enableIdTokenIssuance or enableAccessTokenIssuance), Entra ID hands " +
+			"tokens out in the redirect URL's fragment, where browser history, logs and referrers can leak them. One finding per setting.",
+		Remediation: "Entra admin center > Identity > Applications > App registrations > (the app) > Authentication > " +
+			"Implicit grant and hybrid flows: clear \"Access tokens\" and \"ID tokens\" and Save.",
+		Needs: []snapshot.DataKind{snapshot.EntraApplication, snapshot.EntraAppSettings},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		app := in.Integration.Application
+		if app.Settings == nil {
+			return Outcome{NotApplicable: "the app's settings were not read"}
+		}
+		var out Outcome
+		for _, f := range []struct {
+			on      bool
+			setting string
+			what    string
+		}{
+			{app.Settings.ImplicitIDTokens, "web.implicitGrantSettings.enableIdTokenIssuance", "ID tokens"},
+			{app.Settings.ImplicitAccessTokens, "web.implicitGrantSettings.enableAccessTokenIssuance", "access tokens"},
+		} {
+			if !f.on {
+				continue
+			}
+			out.Findings = append(out.Findings, c.finding(in, Low, appResource(in), f.setting,
+				fmt.Sprintf("App registration %q issues %s through the implicit grant", app.DisplayName, f.what),
+				f.setting[strings.LastIndex(f.setting, ".")+1:]+" false", "true"))
+		}
+		return out
+	}
+	return c
+}
+
+func appOwners() Check {
+	c := Check{
+		ID:       "ENTRA-APP-005",
+		Title:    "The app registration has no owner",
+		Severity: Low,
+		Description: "Nobody owns the app registration, so no one is responsible for rotating its client secret before it expires " +
+			"or receives Entra ID's expiry notices; changes then fall to whoever holds an admin role.",
+		Remediation: "Entra admin center > Identity > Applications > App registrations > (the app) > Owners > Add owners: add the " +
+			"people or service accounts responsible for the Cloudflare integration (Graph: POST /applications/{id}/owners/$ref).",
+		Needs: []snapshot.DataKind{snapshot.EntraApplication, snapshot.EntraAppOwners},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		app := in.Integration.Application
+		if app.Owners == nil {
+			return Outcome{NotApplicable: "the app's owners were not read"}
+		}
+		if len(app.Owners) > 0 {
+			return Outcome{}
+		}
+		return Outcome{Findings: []Finding{c.finding(in, Low, appResource(in), "owners",
+			fmt.Sprintf("App registration %q has no owners", app.DisplayName), "at least one owner", "no owners")}}
+	}
+	return c
+}
+
 // sameRedirect compares redirect URIs as Entra does: exact, except that
 // the host name is case-insensitive.
 func sameRedirect(got, want string) bool {

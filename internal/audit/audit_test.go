@@ -96,11 +96,14 @@ func TestDriftedTenantFindings(t *testing.T) {
 	sort.Strings(got)
 	want := []string{
 		"contractors-sso CF-IDP-001 exists",
+		"contractors-sso ENTRA-APP-005 owners",
 		"corp-sso CF-IDP-003 pkce_enabled",
 		"corp-sso CF-IDP-003 prompt",
 		"corp-sso CF-SCIM-001 scim_config.identity_update_behavior",
 		"corp-sso CF-SCIM-001 scim_config.user_deprovision",
 		"corp-sso ENTRA-APP-001 web.redirectUris",
+		"corp-sso ENTRA-APP-003 signInAudience",
+		"corp-sso ENTRA-APP-004 web.implicitGrantSettings.enableIdTokenIssuance",
 		"corp-sso ENTRA-PERM-001 GroupMember.Read.All",
 		"corp-sso ENTRA-PERM-002 Directory.Read.All",
 		"corp-sso ENTRA-PERM-002 GroupMember.Read.All",
@@ -178,6 +181,37 @@ func TestForbiddenSynchronizationIsAGap(t *testing.T) {
 	}
 	if r.Integrations[0].Status != report.Incomplete || r.Integrations[1].Status != report.Complete {
 		t.Errorf("statuses %+v", r.Integrations)
+	}
+}
+
+// An answer with a broken signInAudience or null owners leaves exactly
+// the checks that need them unevaluated; nothing is concluded from the
+// missing properties, and the rest of the application is still read.
+func TestMissingAppSettingsAndOwnersAreGaps(t *testing.T) {
+	env, cfg := startSim(t, demo.ScenarioDrifted, sim.Options{})
+	env.Server.InjectFault(sim.Fault{Service: "graph", PathContains: "/applications(appId='" + sim.CorpAppID, Kind: sim.KindWrongType, Member: "signInAudience", JSON: `{"value":"AzureADMyOrg"}`})
+	env.Server.InjectFault(sim.Fault{Service: "graph", PathContains: "/applications(appId='" + sim.ContractorsAppID, Kind: sim.KindWrongType, Member: "owners", JSON: `null`})
+	r := runAudit(t, cfg)
+	var gaps []string
+	for _, g := range r.Gaps {
+		gaps = append(gaps, g.Integration+" "+string(g.What))
+	}
+	sort.Strings(gaps)
+	if strings.Join(gaps, ", ") != "contractors-sso entra.application_owners, corp-sso entra.application_settings" {
+		t.Errorf("gaps %+v", r.Gaps)
+	}
+	for _, c := range []struct{ integration, id, want string }{
+		{"corp-sso", "ENTRA-APP-003", report.StatusCouldNotEvaluate},
+		{"corp-sso", "ENTRA-APP-004", report.StatusCouldNotEvaluate},
+		{"corp-sso", "ENTRA-APP-005", report.StatusPass},
+		{"corp-sso", "ENTRA-APP-001", report.StatusFail},
+		{"contractors-sso", "ENTRA-APP-005", report.StatusCouldNotEvaluate},
+		{"contractors-sso", "ENTRA-APP-003", report.StatusPass},
+		{"contractors-sso", "ENTRA-CRED-004", report.StatusFail},
+	} {
+		if got := statusOf(r, c.integration, c.id); got != c.want {
+			t.Errorf("%s %s: %s, want %s", c.integration, c.id, got, c.want)
+		}
 	}
 }
 

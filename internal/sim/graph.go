@@ -268,10 +268,39 @@ func (s *Server) graphApplications(req graphRequest, key string, byAppID, hasKey
 	}
 	for _, a := range s.tenant.Applications {
 		if byAppID && strings.EqualFold(a.AppID, key) || !byAppID && strings.EqualFold(a.ID, key) {
-			return s.graphEntity(req, "applications", "application", a)
+			resp := s.graphEntity(req, "applications", "application", a)
+			if req.query.Get("$expand") == "" || resp.status != http.StatusOK {
+				return resp
+			}
+			return expandOwners(req, resp, a.Owners)
 		}
 	}
 	return notFound(req, key)
+}
+
+// expandOwners serves $expand=owners (optionally with a nested
+// $select=id, the only one driftd uses): the owners as directory objects.
+func expandOwners(req graphRequest, resp graphResponse, owners []string) graphResponse {
+	exp := strings.TrimSpace(req.query.Get("$expand"))
+	if !strings.EqualFold(exp, "owners") && !strings.EqualFold(exp, "owners($select=id)") {
+		return graphError(req, http.StatusBadRequest, "BadRequest",
+			fmt.Sprintf("Could not find a property named '%s' on type 'microsoft.graph.application'.", strings.SplitN(exp, "(", 2)[0]))
+	}
+	ms, err := objectMembers(resp.body)
+	if err != nil {
+		return graphError(req, http.StatusInternalServerError, "InternalServerError", err.Error())
+	}
+	var list strings.Builder
+	list.WriteByte('[')
+	for i, id := range owners {
+		if i > 0 {
+			list.WriteByte(',')
+		}
+		list.Write(writeObject([]member{{"@odata.type", rawString("#microsoft.graph.user")}, {"id", rawString(id)}}))
+	}
+	list.WriteByte(']')
+	resp.body = writeObject(append(ms, member{"owners", json.RawMessage(list.String())}))
+	return resp
 }
 
 func (s *Server) graphServicePrincipals(req graphRequest, key string, byAppID, hasKey bool, rest []string) graphResponse {

@@ -64,6 +64,8 @@ const (
 	// Users with a Principal-consent grant to the corp app.
 	UserAdeleID = "8bc1179d-4b57-40b3-aa63-40ac34db11ed"
 	UserBenID   = "ab004ef9-bf15-44fd-88cb-1396c3cd116b"
+	// UserDanID owns the corp and contractors app registrations.
+	UserDanID = "5e0f3c1a-7b2d-4c8e-9f61-2a4b6d8e0c13"
 	// UserChloeID consented Directory.Read.All for herself (Drifted only).
 	UserChloeID = "213e2176-1205-4e54-a035-7efe169014fc"
 
@@ -191,6 +193,7 @@ func Healthy(now time.Time) *Tenant {
 			RequiredResourceAccess: []RequiredResourceAccess{{
 				ResourceAppID: GraphAppID, ResourceAccess: corpResourceAccess(),
 			}},
+			Owners: []string{UserDanID},
 			PasswordCredentials: []PasswordCredential{{
 				DisplayName: "cloudflare-access", Hint: CorpSecretHint, KeyID: CorpSecretKeyID,
 				StartDateTime: days(-165), EndDateTime: now.Add(CorpSecretLifetimeHealthy),
@@ -209,6 +212,7 @@ func Healthy(now time.Time) *Tenant {
 			RequiredResourceAccess: []RequiredResourceAccess{{
 				ResourceAppID: GraphAppID, ResourceAccess: corpResourceAccess(),
 			}},
+			Owners: []string{UserDanID},
 			PasswordCredentials: []PasswordCredential{{
 				DisplayName: "cloudflare-access-contractors", Hint: ContractorsSecretHint, KeyID: ContractorsSecretKeyID,
 				StartDateTime: days(-65), EndDateTime: now.Add(ContractorsSecretLifetime),
@@ -323,7 +327,9 @@ func Healthy(now time.Time) *Tenant {
 //     secret CorpOldSecretKeyID ended 40 days ago; a certificate
 //     CorpCertKeyID (AsymmetricX509Cert, Verify) ended 3 days ago;
 //   - contractors app: its only secret ended ContractorsSecretExpiredAgo
-//     ago, so it has no valid client secret;
+//     ago, so it has no valid client secret; it has no owners;
+//   - corp app: signInAudience AzureADMultipleOrgs, and implicit grant
+//     issues ID tokens;
 //   - corp app: CallbackURL is no longer a web redirect URI but a spa one;
 //   - corp SCIM job: emails[type eq "work"].value maps from
 //     userPrincipalName instead of mail, and name.familyName is unmapped;
@@ -378,6 +384,10 @@ func Drifted(now time.Time) *Tenant {
 
 	contractors := t.application(ContractorsAppID)
 	contractors.PasswordCredentials[0].EndDateTime = now.Add(-ContractorsSecretExpiredAgo)
+	contractors.Owners = nil
+
+	app.SignInAudience = "AzureADMultipleOrgs"
+	app.Web.ImplicitGrantSettings.EnableIDTokenIssuance = true
 
 	for i := range t.SynchronizationJobs[CorpSCIMSPID] {
 		job := &t.SynchronizationJobs[CorpSCIMSPID][i]

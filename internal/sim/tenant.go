@@ -78,6 +78,36 @@ type Application struct {
 	RequiredResourceAccess []RequiredResourceAccess `json:"requiredResourceAccess"`
 	PasswordCredentials    []PasswordCredential     `json:"passwordCredentials"`
 	KeyCredentials         []KeyCredential          `json:"keyCredentials"`
+	GroupMembershipClaims  *string                  `json:"groupMembershipClaims"`
+	OptionalClaims         *OptionalClaims          `json:"optionalClaims"`
+	API                    APIApplication           `json:"api"`
+	// Owners are the object IDs of the owners (users), served with
+	// $expand=owners.
+	Owners []string `json:"-"`
+}
+
+// OptionalClaims of an application's tokens.
+type OptionalClaims struct {
+	AccessToken []OptionalClaim `json:"accessToken"`
+	IDToken     []OptionalClaim `json:"idToken"`
+	Saml2Token  []OptionalClaim `json:"saml2Token"`
+}
+
+// OptionalClaim is one optional claim; Source is null for a standard one.
+type OptionalClaim struct {
+	AdditionalProperties []string `json:"additionalProperties"`
+	Essential            bool     `json:"essential"`
+	Name                 string   `json:"name"`
+	Source               *string  `json:"source"`
+}
+
+// APIApplication is the "api" settings of an application.
+type APIApplication struct {
+	AcceptMappedClaims          *bool             `json:"acceptMappedClaims"`
+	KnownClientApplications     []string          `json:"knownClientApplications"`
+	OAuth2PermissionScopes      []PermissionScope `json:"oauth2PermissionScopes"`
+	PreAuthorizedApplications   []json.RawMessage `json:"preAuthorizedApplications"`
+	RequestedAccessTokenVersion *int32            `json:"requestedAccessTokenVersion"`
 }
 
 // WebApplication is the "web" platform of an application.

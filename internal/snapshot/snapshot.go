@@ -21,8 +21,14 @@ const (
 	EntraPermissionGrants DataKind = "entra.permission_grants"
 	EntraGraphPermissions DataKind = "entra.graph_permissions"
 	EntraProvisioning     DataKind = "entra.provisioning"
-	CloudflareIdPs        DataKind = "cloudflare.identity_providers"
-	CloudflareOrg         DataKind = "cloudflare.organization"
+	// EntraAppSettings are the app registration's sign-in audience,
+	// implicit-grant settings and token claim configuration, read with
+	// the application; EntraAppOwners its owners ($expand=owners). A
+	// property missing from the answer is a gap on these alone.
+	EntraAppSettings DataKind = "entra.application_settings"
+	EntraAppOwners   DataKind = "entra.application_owners"
+	CloudflareIdPs   DataKind = "cloudflare.identity_providers"
+	CloudflareOrg    DataKind = "cloudflare.organization"
 )
 
 // Side is the system a piece of data or a finding belongs to.
@@ -115,6 +121,31 @@ type Application struct {
 	RequiredResourceAccess []RequiredResourceAccess `json:"required_resource_access"`
 	PasswordCredentials    []Credential             `json:"password_credentials"`
 	KeyCredentials         []Credential             `json:"key_credentials"`
+
+	// Settings and Owners are nil when they were not read (a gap on
+	// EntraAppSettings or EntraAppOwners says why).
+	Settings *AppSettings `json:"settings,omitempty"`
+	// Owners are the object IDs of the app registration's owners.
+	Owners []string `json:"owners"`
+}
+
+// AppSettings are the app registration's sign-in and token settings.
+type AppSettings struct {
+	// SignInAudience is e.g. "AzureADMyOrg" or "AzureADMultipleOrgs".
+	SignInAudience string `json:"sign_in_audience"`
+	// ImplicitIDTokens and ImplicitAccessTokens are
+	// web.implicitGrantSettings.enableIdTokenIssuance and
+	// enableAccessTokenIssuance (null reads as false).
+	ImplicitIDTokens     bool `json:"implicit_id_token_issuance,omitempty"`
+	ImplicitAccessTokens bool `json:"implicit_access_token_issuance,omitempty"`
+	// OptionalIDTokenClaims are the names in optionalClaims.idToken.
+	OptionalIDTokenClaims []string `json:"optional_id_token_claims,omitempty"`
+	// GroupMembershipClaims is "None", "SecurityGroup", "All",
+	// "DirectoryRole", "ApplicationGroup" or a comma-separated mix; empty
+	// when null.
+	GroupMembershipClaims string `json:"group_membership_claims,omitempty"`
+	// AcceptMappedClaims is api.acceptMappedClaims (null reads as false).
+	AcceptMappedClaims bool `json:"accept_mapped_claims,omitempty"`
 }
 
 // RequiredResourceAccess is the set of permissions requested on one API.

@@ -29,7 +29,10 @@ const MicrosoftGraphAppID = finding.MicrosoftGraphAppID
 // Properties requested with $select: only what the checks and the stored
 // snapshot use.
 var (
-	applicationSelect      = []string{"id", "appId", "displayName", "web", "spa", "publicClient", "requiredResourceAccess", "passwordCredentials", "keyCredentials"}
+	applicationSelect = []string{"id", "appId", "displayName", "web", "spa", "publicClient", "requiredResourceAccess", "passwordCredentials", "keyCredentials",
+		"signInAudience", "optionalClaims", "groupMembershipClaims", "api"}
+	// applicationExpand reads the owners' object IDs with the application.
+	applicationExpand      = []string{"owners($select=id)"}
 	servicePrincipalSelect = []string{"id", "appId", "displayName", "accountEnabled"}
 	graphSPSelect          = []string{"id", "appId", "oauth2PermissionScopes"}
 	grantSelect            = []string{"id", "clientId", "consentType", "principalId", "resourceId", "scope"}
@@ -112,11 +115,17 @@ func (s *Source) Read(ctx context.Context, targets []Target) Result {
 		case r.app.err != nil:
 			gap(t.Name, snapshot.EntraApplication, fmt.Errorf("reading app registration %s: %w", t.EntraAppID, r.app.err))
 		default:
-			app, err := application(r.app.body)
+			app, extra, err := application(r.app.body)
 			if err != nil {
 				gap(t.Name, snapshot.EntraApplication, fmt.Errorf("reading app registration %s: %w", t.EntraAppID, err))
 			} else {
 				in.Application = app
+				if extra.settings != nil {
+					gap(t.Name, snapshot.EntraAppSettings, fmt.Errorf("reading app registration %s: %w", t.EntraAppID, extra.settings))
+				}
+				if extra.owners != nil {
+					gap(t.Name, snapshot.EntraAppOwners, fmt.Errorf("reading the owners of app registration %s: %w", t.EntraAppID, extra.owners))
+				}
 			}
 		}
 		var sp *snapshot.ServicePrincipal
@@ -227,7 +236,7 @@ func (s *Source) servicePrincipalGet(ctx context.Context, appID string, sel []st
 func (s *Source) applicationGet(ctx context.Context, appID string) *graphGet {
 	info, err := applicationswithappid.NewApplicationsWithAppIdRequestBuilderInternal(map[string]string{}, s.adapter, &appID).
 		ToGetRequestInformation(ctx, &applicationswithappid.ApplicationsWithAppIdRequestBuilderGetRequestConfiguration{
-			QueryParameters: &applicationswithappid.ApplicationsWithAppIdRequestBuilderGetQueryParameters{Select: applicationSelect},
+			QueryParameters: &applicationswithappid.ApplicationsWithAppIdRequestBuilderGetQueryParameters{Select: applicationSelect, Expand: applicationExpand},
 		})
 	return &graphGet{info: info, err: err}
 }

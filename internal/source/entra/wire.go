@@ -29,10 +29,33 @@ type wireApplication struct {
 	RequiredResourceAccess *[]*wireRequiredAccess     `json:"requiredResourceAccess"`
 	PasswordCredentials    *[]*wirePasswordCredential `json:"passwordCredentials"`
 	KeyCredentials         *[]*wireKeyCredential      `json:"keyCredentials"`
+	// Raw so that an absent collection (not read) differs from an empty one.
+	Owners json.RawMessage `json:"owners"`
 }
 
 type wireRedirects struct {
 	RedirectURIs *[]*string `json:"redirectUris"`
+}
+
+type wireImplicitGrant struct {
+	ImplicitGrantSettings *struct {
+		EnableIDTokenIssuance     *bool `json:"enableIdTokenIssuance"`
+		EnableAccessTokenIssuance *bool `json:"enableAccessTokenIssuance"`
+	} `json:"implicitGrantSettings"`
+}
+
+type wireOptionalClaims struct {
+	IDToken *[]*struct {
+		Name string `json:"name"`
+	} `json:"idToken"`
+}
+
+type wireAPI struct {
+	AcceptMappedClaims *bool `json:"acceptMappedClaims"`
+}
+
+type wireOwner struct {
+	ID string `json:"id"`
 }
 
 type wireRequiredAccess struct {
@@ -222,13 +245,16 @@ func redirectURIs(name string, r *wireRedirects) ([]string, error) {
 }
 
 // application converts the app registration Cloudflare signs in with.
-func application(body []byte) (*snapshot.Application, error) {
+// extra says why its settings or owners could not be read while the rest
+// could (Settings or Owners is then nil); err is for the whole app.
+func application(body []byte) (*snapshot.Application, appExtraErrs, error) {
+	var extra appExtraErrs
 	var w wireApplication
 	if err := decodeObject(body, &w); err != nil {
-		return nil, err
+		return nil, extra, err
 	}
 	if w.ID == "" || w.AppID == "" {
-		return nil, fmt.Errorf("%w: the app registration has no id or appId", errMalformed)
+		return nil, extra, fmt.Errorf("%w: the app registration has no id or appId", errMalformed)
 	}
 	out := &snapshot.Application{
 		ID:                     w.ID,
@@ -240,25 +266,25 @@ func application(body []byte) (*snapshot.Application, error) {
 	}
 	var err error
 	if out.WebRedirectURIs, err = redirectURIs("web", w.Web); err != nil {
-		return nil, err
+		return nil, extra, err
 	}
 	if out.WebRedirectURIs == nil {
 		out.WebRedirectURIs = []string{}
 	}
 	if out.SPARedirectURIs, err = redirectURIs("spa", w.Spa); err != nil {
-		return nil, err
+		return nil, extra, err
 	}
 	if out.PublicClientURIs, err = redirectURIs("publicClient", w.PublicClient); err != nil {
-		return nil, err
+		return nil, extra, err
 	}
 	rras, err := required("requiredResourceAccess", w.RequiredResourceAccess)
 	if err != nil {
-		return nil, err
+		return nil, extra, err
 	}
 	for _, rra := range rras {
 		accesses, err := required("requiredResourceAccess.resourceAccess", rra.ResourceAccess)
 		if err != nil {
-			return nil, err
+			return nil, extra, err
 		}
 		r := snapshot.RequiredResourceAccess{ResourceAppID: rra.ResourceAppID, ResourceAccess: []snapshot.ResourceAccess{}}
 		for _, ra := range accesses {
@@ -271,7 +297,7 @@ func application(body []byte) (*snapshot.Application, error) {
 	}
 	secrets, err := required("passwordCredentials", w.PasswordCredentials)
 	if err != nil {
-		return nil, err
+		return nil, extra, err
 	}
 	for _, pc := range secrets {
 		out.PasswordCredentials = append(out.PasswordCredentials, snapshot.Credential{
@@ -282,9 +308,11 @@ func application(body []byte) (*snapshot.Application, error) {
 			End:         utc(pc.EndDateTime),
 		})
 	}
+	out.Settings, extra.settings = appSettings(body)
+	out.Owners, extra.owners = appOwners(w.Owners)
 	certs, err := required("keyCredentials", w.KeyCredentials)
 	if err != nil {
-		return nil, err
+		return nil, extra, err
 	}
 	for _, kc := range certs {
 		out.KeyCredentials = append(out.KeyCredentials, snapshot.Credential{
@@ -295,6 +323,111 @@ func application(body []byte) (*snapshot.Application, error) {
 			Start:       utc(kc.StartDateTime),
 			End:         utc(kc.EndDateTime),
 		})
+	}
+	return out, extra, nil
+}
+
+// appExtraErrs say why an application's settings or owners could not be
+// read.
+type appExtraErrs struct{ settings, owners error }
+
+// present reports whether a property was in the answer; null counts.
+func present(raw json.RawMessage) bool { return len(raw) > 0 }
+
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+
+// appSettings reads the sign-in audience, implicit-grant settings and
+// claim configuration. A property missing from the answer (an older
+// server, a $select that was not honoured) is an error: the settings
+// were not observed.
+func appSettings(body []byte) (*snapshot.AppSettings, error) {
+	var w struct {
+		SignInAudience        json.RawMessage `json:"signInAudience"`
+		Web                   json.RawMessage `json:"web"`
+		OptionalClaims        json.RawMessage `json:"optionalClaims"`
+		GroupMembershipClaims json.RawMessage `json:"groupMembershipClaims"`
+		API                   json.RawMessage `json:"api"`
+	}
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, fmt.Errorf("%w: %s", errMalformed, describeJSONError(err))
+	}
+	for _, p := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"signInAudience", w.SignInAudience}, {"web", w.Web}, {"optionalClaims", w.OptionalClaims}, {"groupMembershipClaims", w.GroupMembershipClaims}, {"api", w.API}} {
+		if !present(p.raw) {
+			return nil, fmt.Errorf("%w: the app registration's %s is missing from the answer", errMalformed, p.name)
+		}
+	}
+	out := &snapshot.AppSettings{}
+	if isNull(w.SignInAudience) {
+		return nil, fmt.Errorf("%w: the app registration's signInAudience is null", errMalformed)
+	}
+	if err := json.Unmarshal(w.SignInAudience, &out.SignInAudience); err != nil {
+		return nil, fmt.Errorf("%w: the app registration's signInAudience is not a string", errMalformed)
+	}
+	if !isNull(w.Web) {
+		var web wireImplicitGrant
+		if err := decodeObject(w.Web, &web); err != nil {
+			return nil, fmt.Errorf("web: %w", err)
+		}
+		if g := web.ImplicitGrantSettings; g != nil {
+			out.ImplicitIDTokens = g.EnableIDTokenIssuance != nil && *g.EnableIDTokenIssuance
+			out.ImplicitAccessTokens = g.EnableAccessTokenIssuance != nil && *g.EnableAccessTokenIssuance
+		}
+	}
+	if !isNull(w.OptionalClaims) {
+		var oc wireOptionalClaims
+		if err := decodeObject(w.OptionalClaims, &oc); err != nil {
+			return nil, fmt.Errorf("optionalClaims: %w", err)
+		}
+		if oc.IDToken != nil {
+			claims, err := elements("optionalClaims.idToken", *oc.IDToken)
+			if err != nil {
+				return nil, err
+			}
+			for _, c := range claims {
+				if c.Name != "" {
+					out.OptionalIDTokenClaims = append(out.OptionalIDTokenClaims, c.Name)
+				}
+			}
+		}
+	}
+	if !isNull(w.GroupMembershipClaims) {
+		if err := json.Unmarshal(w.GroupMembershipClaims, &out.GroupMembershipClaims); err != nil {
+			return nil, fmt.Errorf("%w: the app registration's groupMembershipClaims is not a string", errMalformed)
+		}
+	}
+	if !isNull(w.API) {
+		var api wireAPI
+		if err := decodeObject(w.API, &api); err != nil {
+			return nil, fmt.Errorf("api: %w", err)
+		}
+		out.AcceptMappedClaims = api.AcceptMappedClaims != nil && *api.AcceptMappedClaims
+	}
+	return out, nil
+}
+
+// appOwners reads the expanded owners: a missing or null collection was
+// not observed, never "no owners".
+func appOwners(raw json.RawMessage) ([]string, error) {
+	if !present(raw) || isNull(raw) {
+		return nil, fmt.Errorf("%w: the app registration's owners are missing from the answer ($expand=owners)", errMalformed)
+	}
+	var list []*wireOwner
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, fmt.Errorf("%w: owners: %s", errMalformed, describeJSONError(err))
+	}
+	owners, err := elements("owners", list)
+	if err != nil {
+		return nil, err
+	}
+	out := []string{}
+	for _, o := range owners {
+		if o.ID == "" {
+			return nil, fmt.Errorf("%w: an owner has no id", errMalformed)
+		}
+		out = append(out, o.ID)
 	}
 	return out, nil
 }

@@ -11,12 +11,51 @@ const goodApp = `{"id":"o1","appId":"a1","displayName":"Cloudflare Access",
  "web":{"redirectUris":["https://acme.cloudflareaccess.com/cdn-cgi/access/callback"]},"spa":{"redirectUris":[]},"publicClient":null,
  "requiredResourceAccess":[{"resourceAppId":"00000003-0000-0000-c000-000000000000","resourceAccess":[{"id":"37F7F235-527C-4136-ACCD-4A02D197296E","type":"Scope"}]}],
  "passwordCredentials":[{"keyId":"k1","displayName":"cf","hint":"AbC","startDateTime":"2026-01-01T00:00:00Z","endDateTime":"2027-01-01T00:00:00.1234567Z"}],
- "keyCredentials":[]}`
+ "keyCredentials":[],
+ "signInAudience":"AzureADMyOrg","optionalClaims":{"idToken":[{"name":"upn","source":null,"essential":false,"additionalProperties":[]}],"accessToken":[],"saml2Token":[]},
+ "groupMembershipClaims":"SecurityGroup","api":{"acceptMappedClaims":null,"requestedAccessTokenVersion":null},
+ "owners":[{"@odata.type":"#microsoft.graph.user","id":"u1"}]}`
+
+// A settings property or the owners missing from an answer are gaps of
+// their own, never "not set" and never a failed application.
+func TestApplicationSettingsAndOwnersMissing(t *testing.T) {
+	for name, tc := range map[string]struct{ old, new string }{
+		"no signInAudience": {`"signInAudience":"AzureADMyOrg",`, ``},
+		"no api":            {`,"api":{"acceptMappedClaims":null,"requestedAccessTokenVersion":null}`, ``},
+		"claims wrong type": {`"groupMembershipClaims":"SecurityGroup"`, `"groupMembershipClaims":7`},
+		"null id claim":     {`"idToken":[{"name":"upn","source":null,"essential":false,"additionalProperties":[]}]`, `"idToken":[null]`},
+	} {
+		app, extra, err := application([]byte(strings.Replace(goodApp, tc.old, tc.new, 1)))
+		if err != nil || app == nil || app.Settings != nil || !errors.Is(extra.settings, errMalformed) || extra.owners != nil {
+			t.Errorf("%s: app %v, settings error %v, owners error %v, error %v", name, app != nil, extra.settings, extra.owners, err)
+		}
+	}
+	for name, owners := range map[string]string{"absent": ``, "null": `,"owners":null`, "null element": `,"owners":[null]`} {
+		body := strings.Replace(goodApp, `,
+ "owners":[{"@odata.type":"#microsoft.graph.user","id":"u1"}]`, owners, 1)
+		app, extra, err := application([]byte(body))
+		if err != nil || app == nil || app.Owners != nil || !errors.Is(extra.owners, errMalformed) || extra.settings != nil {
+			t.Errorf("owners %s: owners %v, error %v / %v", name, app.Owners, extra.owners, err)
+		}
+	}
+	// No owners at all is an observation.
+	app, extra, _ := application([]byte(strings.Replace(goodApp, `[{"@odata.type":"#microsoft.graph.user","id":"u1"}]`, `[]`, 1)))
+	if extra.owners != nil || app.Owners == nil || len(app.Owners) != 0 {
+		t.Errorf("empty owners: %v %v", app.Owners, extra.owners)
+	}
+}
 
 func TestApplicationDecodes(t *testing.T) {
-	app, err := application([]byte(goodApp))
-	if err != nil {
-		t.Fatal(err)
+	app, extra, err := application([]byte(goodApp))
+	if err != nil || extra.settings != nil || extra.owners != nil {
+		t.Fatal(err, extra)
+	}
+	if st := app.Settings; st == nil || st.SignInAudience != "AzureADMyOrg" || st.ImplicitIDTokens || st.GroupMembershipClaims != "SecurityGroup" ||
+		len(st.OptionalIDTokenClaims) != 1 || st.OptionalIDTokenClaims[0] != "upn" || st.AcceptMappedClaims {
+		t.Errorf("settings %+v", app.Settings)
+	}
+	if len(app.Owners) != 1 || app.Owners[0] != "u1" {
+		t.Errorf("owners %v", app.Owners)
 	}
 	if len(app.WebRedirectURIs) != 1 || len(app.PasswordCredentials) != 1 || app.PasswordCredentials[0].End == nil {
 		t.Fatalf("decoded %+v", app)
@@ -51,7 +90,7 @@ func TestMalformedGraphAnswersAreErrors(t *testing.T) {
 		"error object with 200 OK": `{"error":{"code":"InternalServerError","message":"boom"}}`,
 	}
 	for name, body := range apps {
-		if _, err := application([]byte(body)); !errors.Is(err, errMalformed) {
+		if _, _, err := application([]byte(body)); !errors.Is(err, errMalformed) {
 			t.Errorf("%s: err = %v, want a malformed-response error", name, err)
 		}
 	}
@@ -122,7 +161,7 @@ func FuzzGraphDecoding(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if app, err := application(body); err == nil && (app.WebRedirectURIs == nil || app.PasswordCredentials == nil || app.KeyCredentials == nil) {
+		if app, _, err := application(body); err == nil && (app.WebRedirectURIs == nil || app.PasswordCredentials == nil || app.KeyCredentials == nil) {
 			t.Fatal("an accepted app registration has a nil collection")
 		}
 		_, _ = servicePrincipal(body)
