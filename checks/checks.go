@@ -96,6 +96,8 @@ func All() []Check {
 		signInAudience(),
 		implicitGrant(),
 		appOwners(),
+		emailClaim(),
+		customClaims(),
 		scimRequiredMapping(),
 		scimRecommendedMappings(),
 		idpExists(),

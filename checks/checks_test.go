@@ -72,7 +72,7 @@ func healthy() *snapshot.Snapshot {
 				RequiredResourceAccess: []snapshot.RequiredResourceAccess{{ResourceAppID: MicrosoftGraphAppID, ResourceAccess: access}},
 				PasswordCredentials:    []snapshot.Credential{{KeyID: "k1", DisplayName: "cloudflare", Hint: "AbC", End: at(200 * 24 * time.Hour)}},
 				KeyCredentials:         []snapshot.Credential{},
-				Settings:               &snapshot.AppSettings{SignInAudience: "AzureADMyOrg", GroupMembershipClaims: "SecurityGroup"},
+				Settings:               &snapshot.AppSettings{SignInAudience: "AzureADMyOrg", GroupMembershipClaims: "SecurityGroup", OptionalIDTokenClaims: []string{"upn"}},
 				Owners:                 []string{"owner-1"},
 			},
 			ServicePrincipal: &snapshot.ServicePrincipal{ID: "app-sp", AppID: appID, DisplayName: "Cloudflare Access", AccountEnabled: ptr(true)},
@@ -355,6 +355,41 @@ func TestAppOwners(t *testing.T) {
 	}
 }
 
+func TestEmailClaim(t *testing.T) {
+	snap := healthy()
+	snap.IdentityProviders[1].EmailClaimName = ptr("mail")
+	want(t, run(t, "ENTRA-CLAIM-001", snap), High, "email_claim_name", "a claim of the ID token", `email_claim_name "mail"; optional ID-token claims: upn`)
+	// An optional claim, a standard one, or the default (unset) all pass.
+	for _, name := range []*string{ptr("UPN"), ptr("preferred_username"), nil, ptr("")} {
+		snap.IdentityProviders[1].EmailClaimName = name
+		if out := run(t, "ENTRA-CLAIM-001", snap); len(out.Findings) > 0 {
+			t.Errorf("claim %v: %+v", name, out.Findings)
+		}
+	}
+	snap.Integrations[0].Application.Settings = nil
+	if out := run(t, "ENTRA-CLAIM-001", snap); len(out.Findings) > 0 {
+		t.Errorf("unread settings: %+v", out)
+	}
+}
+
+func TestCustomClaims(t *testing.T) {
+	snap := healthy()
+	snap.IdentityProviders[1].Claims = []string{"groups", "upn", "employee_id"}
+	f := want(t, run(t, "ENTRA-CLAIM-002", snap), Medium, "claims/employee_id", "employee_id emitted", "groupMembershipClaims: SecurityGroup")
+	if strings.Contains(f.Message, "mapped") {
+		t.Errorf("no caveat without acceptMappedClaims: %q", f.Message)
+	}
+	snap.Integrations[0].Application.Settings.AcceptMappedClaims = true
+	f = want(t, run(t, "ENTRA-CLAIM-002", snap), Low, "claims/employee_id", "employee_id emitted", "")
+	if !strings.Contains(f.Message, "claims-mapping policy") {
+		t.Errorf("caveat missing: %q", f.Message)
+	}
+	// groups needs groupMembershipClaims.
+	snap = healthy()
+	snap.Integrations[0].Application.Settings.GroupMembershipClaims = "None"
+	want(t, run(t, "ENTRA-CLAIM-002", snap), Medium, "claims/groups", "groups emitted", "groupMembershipClaims: None")
+}
+
 func TestServicePrincipalEnabled(t *testing.T) {
 	snap := healthy()
 	snap.Integrations[0].ServicePrincipal.AccountEnabled = ptr(false)
@@ -527,7 +562,8 @@ func TestCatalog(t *testing.T) {
 	}
 	for _, id := range []string{
 		"ENTRA-PERM-001", "ENTRA-PERM-002", "ENTRA-CRED-001", "ENTRA-CRED-002", "ENTRA-CRED-003", "ENTRA-CRED-004",
-		"ENTRA-APP-001", "ENTRA-APP-002", "ENTRA-APP-003", "ENTRA-APP-004", "ENTRA-APP-005", "ENTRA-SCIM-001", "ENTRA-SCIM-002",
+		"ENTRA-APP-001", "ENTRA-APP-002", "ENTRA-APP-003", "ENTRA-APP-004", "ENTRA-APP-005", "ENTRA-CLAIM-001", "ENTRA-CLAIM-002",
+		"ENTRA-SCIM-001", "ENTRA-SCIM-002",
 		"CF-IDP-001", "CF-IDP-002", "CF-IDP-003", "CF-SCIM-001", "DRIFT-001",
 	} {
 		if !seen[id] {

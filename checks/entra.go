@@ -514,6 +514,124 @@ func appOwners() Check {
 	return c
 }
 
+// standardIDTokenClaims are the claims Entra ID puts in every v2.0 ID
+// token, plus those of the openid, profile and email scopes Cloudflare
+// requests (email only for users that have one).
+var standardIDTokenClaims = []string{
+	"aud", "iss", "iat", "nbf", "exp", "aio", "idp", "nonce", "rh", "sub", "oid", "tid", "uti", "ver", "sid",
+	"c_hash", "at_hash", "login_hint", "name", "preferred_username", "email",
+}
+
+// emittedClaims is every ID-token claim driftd can see the app emit: the
+// standard ones, optionalClaims.idToken and groups when
+// groupMembershipClaims asks for them. The second result says where a
+// claim comes from.
+func emittedClaims(st *snapshot.AppSettings) map[string]string {
+	out := map[string]string{}
+	for _, c := range standardIDTokenClaims {
+		out[c] = "a standard ID-token claim"
+	}
+	for _, c := range st.OptionalIDTokenClaims {
+		out[strings.ToLower(c)] = "an optional ID-token claim"
+	}
+	if g := strings.TrimSpace(st.GroupMembershipClaims); g != "" && !strings.EqualFold(g, "None") {
+		out["groups"] = "emitted for groupMembershipClaims " + g
+	}
+	return out
+}
+
+func emailClaim() Check {
+	c := Check{
+		ID:       "ENTRA-CLAIM-001",
+		Title:    "Cloudflare reads the user's email from a claim Entra ID does not send",
+		Severity: High,
+		Description: "Cloudflare takes the user's identity from the ID-token claim named in the login method's email_claim_name " +
+			"(default email). If the app's ID token never carries that claim — it is neither a standard v2.0 claim, nor an optional " +
+			"ID-token claim, nor groups with groupMembershipClaims set — sign-in fails for everyone. Note that email is only present " +
+			"for users with a mail address, and preferred_username and name need the profile scope.",
+		Remediation: "Either Entra admin center > App registrations > (the app) > Token configuration > Add optional claim > ID: add the claim " +
+			"(PATCH /applications/{id} optionalClaims.idToken), or Zero Trust > Settings > Authentication > (the Azure AD login method) > " +
+			"Edit: set the email claim name back to a claim the token carries (email, or preferred_username) and Save and Test.",
+		Needs: []snapshot.DataKind{snapshot.EntraApplication, snapshot.EntraAppSettings, snapshot.CloudflareIdPs},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		idp, _ := FindIdentityProvider(in.Snapshot, in.Integration)
+		if idp == nil {
+			return Outcome{NotApplicable: "no identity provider (see CF-IDP-001)"}
+		}
+		st := in.Integration.Application.Settings
+		if st == nil {
+			return Outcome{NotApplicable: "the app's settings were not read"}
+		}
+		name := "email"
+		if idp.EmailClaimName != nil && strings.TrimSpace(*idp.EmailClaimName) != "" {
+			name = strings.TrimSpace(*idp.EmailClaimName)
+		}
+		if _, ok := emittedClaims(st)[strings.ToLower(name)]; ok {
+			return Outcome{}
+		}
+		return Outcome{Findings: []Finding{c.finding(in, High, appResource(in), "email_claim_name",
+			fmt.Sprintf("Identity provider %q reads the email from claim %q, which app registration %q does not put in its ID token",
+				idp.Name, name, in.Integration.Application.DisplayName),
+			"a claim of the ID token: a standard claim, an optional idToken claim, or groups",
+			fmt.Sprintf("email_claim_name %q; optional ID-token claims: %s; groupMembershipClaims: %s",
+				name, listOrNone(st.OptionalIDTokenClaims), orNone(st.GroupMembershipClaims)))}}
+	}
+	return c
+}
+
+func customClaims() Check {
+	c := Check{
+		ID:       "ENTRA-CLAIM-002",
+		Title:    "A claim Cloudflare asks for is not emitted by the app",
+		Severity: Medium,
+		Description: "Each claim in the login method's claims list is passed to Access policies and applications. One that the app's " +
+			"ID token does not carry (not standard, not an optional ID-token claim, not groups with groupMembershipClaims set) is " +
+			"silently empty, and rules built on it never match. Claims-mapping policies cannot be read without write permissions, so " +
+			"when the app accepts mapped claims (api.acceptMappedClaims) the claim may still come from one: then the finding is low.",
+		Remediation: "Entra admin center > App registrations > (the app) > Token configuration: add the claim as an optional ID-token claim " +
+			"(or, for groups, Add groups claim), or remove it from Zero Trust > Settings > Authentication > (the Azure AD login method) > " +
+			"Edit > Optional configurations > OIDC Claims and Save.",
+		Needs: []snapshot.DataKind{snapshot.EntraApplication, snapshot.EntraAppSettings, snapshot.CloudflareIdPs},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		idp, _ := FindIdentityProvider(in.Snapshot, in.Integration)
+		if idp == nil {
+			return Outcome{NotApplicable: "no identity provider (see CF-IDP-001)"}
+		}
+		st := in.Integration.Application.Settings
+		if st == nil {
+			return Outcome{NotApplicable: "the app's settings were not read"}
+		}
+		emitted := emittedClaims(st)
+		var out Outcome
+		seen := map[string]bool{}
+		for _, raw := range idp.Claims {
+			name := strings.TrimSpace(raw)
+			key := strings.ToLower(name)
+			if name == "" || seen[key] {
+				continue
+			}
+			seen[key] = true
+			if _, ok := emitted[key]; ok {
+				continue
+			}
+			sev, caveat := Medium, ""
+			if st.AcceptMappedClaims {
+				sev = Low
+				caveat = "; the app accepts mapped claims, so a claims-mapping policy (not readable with read-only permissions) may still supply it"
+			}
+			out.Findings = append(out.Findings, c.finding(in, sev, appResource(in), "claims/"+key,
+				fmt.Sprintf("Identity provider %q asks for claim %q, which app registration %q does not put in its ID token%s",
+					idp.Name, name, in.Integration.Application.DisplayName, caveat),
+				name+" emitted as an optional ID-token claim",
+				fmt.Sprintf("optional ID-token claims: %s; groupMembershipClaims: %s", listOrNone(st.OptionalIDTokenClaims), orNone(st.GroupMembershipClaims))))
+		}
+		return out
+	}
+	return c
+}
+
 // sameRedirect compares redirect URIs as Entra does: exact, except that
 // the host name is case-insensitive.
 func sameRedirect(got, want string) bool {

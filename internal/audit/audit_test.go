@@ -97,6 +97,8 @@ func TestDriftedTenantFindings(t *testing.T) {
 	want := []string{
 		"contractors-sso CF-IDP-001 exists",
 		"contractors-sso ENTRA-APP-005 owners",
+		"corp-sso CF-IDP-003 claims",
+		"corp-sso CF-IDP-003 email_claim_name",
 		"corp-sso CF-IDP-003 pkce_enabled",
 		"corp-sso CF-IDP-003 prompt",
 		"corp-sso CF-SCIM-001 scim_config.identity_update_behavior",
@@ -104,6 +106,8 @@ func TestDriftedTenantFindings(t *testing.T) {
 		"corp-sso ENTRA-APP-001 web.redirectUris",
 		"corp-sso ENTRA-APP-003 signInAudience",
 		"corp-sso ENTRA-APP-004 web.implicitGrantSettings.enableIdTokenIssuance",
+		"corp-sso ENTRA-CLAIM-001 email_claim_name",
+		"corp-sso ENTRA-CLAIM-002 claims/employee_id",
 		"corp-sso ENTRA-PERM-001 GroupMember.Read.All",
 		"corp-sso ENTRA-PERM-002 Directory.Read.All",
 		"corp-sso ENTRA-PERM-002 GroupMember.Read.All",
@@ -203,6 +207,8 @@ func TestMissingAppSettingsAndOwnersAreGaps(t *testing.T) {
 	for _, c := range []struct{ integration, id, want string }{
 		{"corp-sso", "ENTRA-APP-003", report.StatusCouldNotEvaluate},
 		{"corp-sso", "ENTRA-APP-004", report.StatusCouldNotEvaluate},
+		{"corp-sso", "ENTRA-CLAIM-001", report.StatusCouldNotEvaluate},
+		{"corp-sso", "ENTRA-CLAIM-002", report.StatusCouldNotEvaluate},
 		{"corp-sso", "ENTRA-APP-005", report.StatusPass},
 		{"corp-sso", "ENTRA-APP-001", report.StatusFail},
 		{"contractors-sso", "ENTRA-APP-005", report.StatusCouldNotEvaluate},

@@ -193,7 +193,8 @@ func Healthy(now time.Time) *Tenant {
 			RequiredResourceAccess: []RequiredResourceAccess{{
 				ResourceAppID: GraphAppID, ResourceAccess: corpResourceAccess(),
 			}},
-			Owners: []string{UserDanID},
+			Owners:                []string{UserDanID},
+			GroupMembershipClaims: ptr("SecurityGroup"),
 			PasswordCredentials: []PasswordCredential{{
 				DisplayName: "cloudflare-access", Hint: CorpSecretHint, KeyID: CorpSecretKeyID,
 				StartDateTime: days(-165), EndDateTime: now.Add(CorpSecretLifetimeHealthy),
@@ -335,7 +336,8 @@ func Healthy(now time.Time) *Tenant {
 //     userPrincipalName instead of mail, and name.familyName is unmapped;
 //   - corp Cloudflare IdP: pkce_enabled false, prompt "select_account",
 //     scim_config.user_deprovision false, identity_update_behavior
-//     "no_action";
+//     "no_action", email_claim_name "upn" and claims [groups,
+//     employee_id] (the corp app emits groups, neither of the others);
 //   - the contractors Cloudflare IdP is deleted (its Entra app is intact);
 //   - the Access policy, application and group lists page one by one.
 func Drifted(now time.Time) *Tenant {
@@ -423,6 +425,9 @@ func Drifted(now time.Time) *Tenant {
 			idp.Config.Prompt = "select_account"
 			idp.SCIMConfig.UserDeprovision = false
 			idp.SCIMConfig.IdentityUpdateBehavior = "no_action"
+			// Claims the corp app's ID token does not carry.
+			idp.Config.EmailClaimName = "upn"
+			idp.Config.Claims = []string{"groups", "employee_id"}
 		}
 		idps = append(idps, idp)
 	}
