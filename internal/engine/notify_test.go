@@ -88,14 +88,18 @@ mention = "<!subteam^S0SEC>"
 	}
 
 	opened := step("drift found", 0)
-	if len(opened) != 1 {
-		t.Fatalf("want one message for the opened findings, got %d", len(opened))
+	if batches(opened) != 1 {
+		t.Fatalf("want one message (possibly split into parts) for the opened findings, got %d", len(opened))
 	}
-	text := opened[0].Text
+	var text, blocks string
+	for _, m := range opened {
+		text += m.Text + "\n"
+		blocks += fmt.Sprint(m.Blocks)
+	}
 	if !strings.Contains(text, "ENTRA-APP-001") || !strings.Contains(text, "CF-IDP-001") || strings.Contains(text, "ENTRA-SCIM-002") {
 		t.Errorf("opened message should hold medium+ findings only:\n%s", text)
 	}
-	if !strings.Contains(fmt.Sprint(opened[0].Blocks), "<!subteam^S0SEC>") {
+	if !strings.Contains(blocks, "<!subteam^S0SEC>") {
 		t.Errorf("criticals should mention the team")
 	}
 	if got := step("unchanged", time.Hour); len(got) != 0 {
@@ -107,7 +111,7 @@ mention = "<!subteam^S0SEC>"
 		t.Fatalf("want one resolved message, got %d", len(resolved))
 	}
 	h.setScenario(sim.Drifted)
-	if got := step("broken again", time.Hour); len(got) != 1 {
+	if got := step("broken again", time.Hour); batches(got) != 1 {
 		t.Errorf("reopened: %d messages", len(got))
 	}
 	if got := step("next hour", time.Hour); len(got) != 0 {
