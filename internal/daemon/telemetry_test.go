@@ -82,7 +82,7 @@ func TestOTLPExportOfARun(t *testing.T) {
 				endpoint = recv.HTTPURL()
 			}
 			srv := slacktest.NewServer(t)
-			runWithTelemetry(t, fmt.Sprintf("\n[telemetry]\nendpoint = %q\nprotocol = %q\ninsecure = true\nexport_interval = \"200ms\"\n", endpoint, protocol)+
+			_, stateDir := runWithTelemetry(t, fmt.Sprintf("\n[telemetry]\nendpoint = %q\nprotocol = %q\ninsecure = true\nexport_interval = \"200ms\"\n", endpoint, protocol)+
 				fmt.Sprintf("\n[[notify.slack]]\nname = \"security\"\ntoken = %q\nchannel = %q\napi_url = %q\n", slacktest.DefaultToken, slacktest.DefaultChannel, srv.URL()))
 			if len(srv.Messages()) == 0 {
 				t.Errorf("no Slack message was delivered")
@@ -119,8 +119,17 @@ func TestOTLPExportOfARun(t *testing.T) {
 					opened++
 				}
 			}
-			if opened != 14 {
-				t.Errorf("want a log record per opened finding (14), got %d", opened)
+			st, err := store.OpenReadOnly(context.Background(), stateDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			findings, err := st.Findings(context.Background(), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if opened != len(findings) || opened == 0 {
+				t.Errorf("want a log record per opened finding (%d), got %d", len(findings), opened)
 			}
 		})
 	}

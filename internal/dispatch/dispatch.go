@@ -202,7 +202,7 @@ func (d *Dispatcher) deliverRoute(ctx context.Context, route string, items []sto
 				it.PartsSent = part + 1
 			}
 		}
-		if err := d.Store.MarkSent(context.WithoutCancel(ctx), it.ID, remoteID, d.now()); err != nil {
+		if err := d.Store.MarkSent(context.WithoutCancel(ctx), it.ID, len(msgs), remoteID, d.now()); err != nil {
 			d.logger().Error("recording a delivered notification", "route", route, "id", it.ID, "error", err)
 			return d.now().Add(time.Minute)
 		}

@@ -193,7 +193,7 @@ func TestOpenReadOnly(t *testing.T) {
 		if err != nil || len(runs) != 1 {
 			t.Errorf("writer open %v: runs %v, %v", writerOpen, runs, err)
 		}
-		if err := r.MarkSent(ctx, 1, "", t0); err == nil {
+		if err := r.MarkSent(ctx, 1, 1, "", t0); err == nil {
 			t.Errorf("writer open %v: a read-only store wrote", writerOpen)
 		}
 		if err := r.ApproveBaseline(ctx, rec.Run.ID, []string{"corp"}, t0); err == nil {

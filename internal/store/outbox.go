@@ -272,12 +272,12 @@ func (s *Store) Outbox(ctx context.Context) ([]OutboxItem, error) {
 	return scanOutbox(rows)
 }
 
-// MarkSent records a delivery. It is called only after the service
-// confirmed the message.
-func (s *Store) MarkSent(ctx context.Context, id int64, remoteID string, at time.Time) error {
+// MarkSent records a delivery of all parts messages of an item. It is
+// called only after the service confirmed the last of them.
+func (s *Store) MarkSent(ctx context.Context, id int64, parts int, remoteID string, at time.Time) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, remote_id = ?, sent_at = ?, attempts = attempts + 1, last_error = '', permanent_error = 0
-			WHERE id = ? AND state = ?`, OutboxSent, remoteID, formatTime(at), id, OutboxPending)
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, parts_sent = ?, remote_id = ?, sent_at = ?, attempts = attempts + 1, last_error = '', permanent_error = 0
+			WHERE id = ? AND state = ?`, OutboxSent, parts, remoteID, formatTime(at), id, OutboxPending)
 		if err != nil {
 			return err
 		}
