@@ -104,6 +104,7 @@ func All() []Check {
 		idpMatchesEntra(),
 		idpBaseline(),
 		scimBaseline(),
+		scimGroups(),
 		driftFromBaseline(),
 		policyGroupsNotSent(),
 		policyUnknownIdP(),

@@ -533,6 +533,19 @@ func TestSCIMBaseline(t *testing.T) {
 	}
 }
 
+func TestSCIMGroups(t *testing.T) {
+	snap := healthy()
+	snap.IdentityProviders[1].SupportGroups = nil // the API omits false
+	f := want(t, run(t, "CF-SCIM-002", snap), Medium, "support_groups", "support_groups true", "support_groups false")
+	if f.Resource.Side != snapshot.SideCloudflare || f.Resource.ID != idpID {
+		t.Errorf("resource %+v", f.Resource)
+	}
+	snap.IdentityProviders[1].SCIM.Enabled = ptr(false)
+	if out := run(t, "CF-SCIM-002", snap); len(out.Findings) > 0 || out.NotApplicable == "" {
+		t.Errorf("SCIM off: %+v", out)
+	}
+}
+
 func TestFingerprintStable(t *testing.T) {
 	a := healthy()
 	a.Integrations[0].Application.PasswordCredentials[0].End = at(5 * 24 * time.Hour)
@@ -564,7 +577,7 @@ func TestCatalog(t *testing.T) {
 		"ENTRA-PERM-001", "ENTRA-PERM-002", "ENTRA-CRED-001", "ENTRA-CRED-002", "ENTRA-CRED-003", "ENTRA-CRED-004",
 		"ENTRA-APP-001", "ENTRA-APP-002", "ENTRA-APP-003", "ENTRA-APP-004", "ENTRA-APP-005", "ENTRA-CLAIM-001", "ENTRA-CLAIM-002",
 		"ENTRA-SCIM-001", "ENTRA-SCIM-002",
-		"CF-IDP-001", "CF-IDP-002", "CF-IDP-003", "CF-SCIM-001", "DRIFT-001",
+		"CF-IDP-001", "CF-IDP-002", "CF-IDP-003", "CF-SCIM-001", "CF-SCIM-002", "DRIFT-001",
 	} {
 		if !seen[id] {
 			t.Errorf("%s is not in the catalog", id)

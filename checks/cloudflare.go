@@ -145,6 +145,37 @@ func scimBaseline() Check {
 	return c
 }
 
+func scimGroups() Check {
+	c := Check{
+		ID:       "CF-SCIM-002",
+		Title:    "SCIM is on but the identity provider does not support groups",
+		Severity: Medium,
+		Description: "With SCIM enabled on the Azure AD login method, Entra ID provisions users and groups to Cloudflare, but with " +
+			"support_groups off Cloudflare neither takes group membership from sign-ins nor offers the synchronised groups to " +
+			"policies: group-based Access and Gateway rules never match.",
+		Remediation: "Zero Trust > Settings > Authentication > (the Azure AD login method) > Edit > Optional configurations: turn on " +
+			"Support groups and Save (API: PUT /accounts/{account_id}/access/identity_providers/{id} with config.support_groups true " +
+			"and the rest of the configuration unchanged).",
+		Needs: []snapshot.DataKind{snapshot.CloudflareIdPs},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		idp, _ := FindIdentityProvider(in.Snapshot, in.Integration)
+		if idp == nil {
+			return Outcome{NotApplicable: "no identity provider (see CF-IDP-001)"}
+		}
+		if idp.SCIM == nil || idp.SCIM.Enabled == nil || !*idp.SCIM.Enabled {
+			return Outcome{NotApplicable: "SCIM is not enabled on the identity provider"}
+		}
+		if idp.SupportGroups != nil && *idp.SupportGroups {
+			return Outcome{}
+		}
+		return Outcome{Findings: []Finding{c.finding(in, Medium, idpResource(idp), "support_groups",
+			fmt.Sprintf("Identity provider %q has SCIM enabled but support_groups off, so its groups never reach Cloudflare's policies", idp.Name),
+			"support_groups true while scim_config.enabled is true", "support_groups false")}}
+	}
+	return c
+}
+
 // baselineOutcome compares every setting of g the baseline pins with the
 // identity provider's value: one finding per difference.
 func baselineOutcome(c Check, in Input, g watch.Group) Outcome {

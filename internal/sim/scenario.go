@@ -337,7 +337,8 @@ func Healthy(now time.Time) *Tenant {
 //   - corp Cloudflare IdP: pkce_enabled false, prompt "select_account",
 //     scim_config.user_deprovision false, identity_update_behavior
 //     "no_action", email_claim_name "upn" and claims [groups,
-//     employee_id] (the corp app emits groups, neither of the others);
+//     employee_id] (the corp app emits groups, neither of the others),
+//     support_groups false while SCIM stays enabled;
 //   - the contractors Cloudflare IdP is deleted (its Entra app is intact);
 //   - the Access policy, application and group lists page one by one.
 func Drifted(now time.Time) *Tenant {
