@@ -100,6 +100,7 @@ func All() []Check {
 		customClaims(),
 		scimRequiredMapping(),
 		scimRecommendedMappings(),
+		premiumLicense(),
 		idpExists(),
 		idpMatchesEntra(),
 		idpBaseline(),

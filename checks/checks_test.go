@@ -47,6 +47,7 @@ func healthy() *snapshot.Snapshot {
 		TenantID:                tenantID,
 		GraphPermissions:        graphPermissions,
 		GraphServicePrincipalID: "graph-sp",
+		PremiumPlans:            []string{"AAD_PREMIUM via SPE_E3"},
 		AuthDomain:              "acme.cloudflareaccess.com",
 		IdentityProviders: []snapshot.IdentityProvider{
 			{ID: "otp", Name: "One-time PIN", Type: "onetimepin"},
@@ -546,6 +547,16 @@ func TestSCIMGroups(t *testing.T) {
 	}
 }
 
+func TestPremiumLicense(t *testing.T) {
+	snap := healthy()
+	snap.PremiumPlans = []string{}
+	want(t, run(t, "ENTRA-LIC-001", snap), Medium, "subscribedSkus", "P1 or P2", "no enabled Entra ID P1 or P2")
+	snap.IdentityProviders[1].SCIM.Enabled = ptr(false)
+	if out := run(t, "ENTRA-LIC-001", snap); len(out.Findings) > 0 || out.NotApplicable == "" {
+		t.Errorf("without SCIM: %+v", out)
+	}
+}
+
 func TestFingerprintStable(t *testing.T) {
 	a := healthy()
 	a.Integrations[0].Application.PasswordCredentials[0].End = at(5 * 24 * time.Hour)
@@ -576,7 +587,7 @@ func TestCatalog(t *testing.T) {
 	for _, id := range []string{
 		"ENTRA-PERM-001", "ENTRA-PERM-002", "ENTRA-CRED-001", "ENTRA-CRED-002", "ENTRA-CRED-003", "ENTRA-CRED-004",
 		"ENTRA-APP-001", "ENTRA-APP-002", "ENTRA-APP-003", "ENTRA-APP-004", "ENTRA-APP-005", "ENTRA-CLAIM-001", "ENTRA-CLAIM-002",
-		"ENTRA-SCIM-001", "ENTRA-SCIM-002",
+		"ENTRA-SCIM-001", "ENTRA-SCIM-002", "ENTRA-LIC-001",
 		"CF-IDP-001", "CF-IDP-002", "CF-IDP-003", "CF-SCIM-001", "CF-SCIM-002", "DRIFT-001",
 	} {
 		if !seen[id] {

@@ -632,6 +632,47 @@ func customClaims() Check {
 	return c
 }
 
+func premiumLicense() Check {
+	c := Check{
+		ID:       "ENTRA-LIC-001",
+		Title:    "SCIM is on but the tenant has no Entra ID P1 or P2",
+		Severity: Medium,
+		Description: "Automatic user provisioning to Cloudflare needs Microsoft Entra ID P1 or P2. With SCIM enabled on the login " +
+			"method and no subscription (enabled or in its grace period) carrying a provisioned P1 or P2 service plan, the " +
+			"provisioning job stops and deprovisioned users keep their Cloudflare access. Plans are matched by ID, so bundles " +
+			"such as Microsoft 365 E3/E5 count.",
+		Remediation: "Microsoft 365 admin center > Billing > Your products (or Entra admin center > Identity > Billing > Licenses > " +
+			"All products): renew or buy a subscription that includes Microsoft Entra ID P1 or P2; Graph: GET /subscribedSkus shows " +
+			"capabilityStatus and servicePlans.",
+		Needs: []snapshot.DataKind{snapshot.EntraLicenses, snapshot.CloudflareIdPs},
+	}
+	c.Evaluate = func(in Input) Outcome {
+		idp, _ := FindIdentityProvider(in.Snapshot, in.Integration)
+		if idp == nil {
+			return Outcome{NotApplicable: "no identity provider (see CF-IDP-001)"}
+		}
+		if idp.SCIM == nil || idp.SCIM.Enabled == nil || !*idp.SCIM.Enabled {
+			return Outcome{NotApplicable: "SCIM is not enabled on the identity provider"}
+		}
+		if len(in.Snapshot.PremiumPlans) > 0 {
+			return Outcome{}
+		}
+		// The licence is the tenant's; the finding sits on what needs it.
+		r := idpResource(idp)
+		if in.Integration.SCIMAppID != "" {
+			r = Resource{Side: snapshot.SideEntra, Kind: KindProvisioningApp, ID: in.Integration.SCIMAppID, Name: in.Integration.SCIMAppID}
+			if p := in.Integration.Provisioning; p != nil && p.DisplayName != "" {
+				r.Name = p.DisplayName
+			}
+		}
+		return Outcome{Findings: []Finding{c.finding(in, Medium, r, "subscribedSkus",
+			fmt.Sprintf("Identity provider %q provisions over SCIM, but tenant %s has no enabled Entra ID P1 or P2 plan", idp.Name, in.Snapshot.TenantID),
+			"a subscription (capabilityStatus Enabled or Warning) with the Entra ID P1 or P2 service plan provisioned",
+			"no enabled Entra ID P1 or P2 service plan")}}
+	}
+	return c
+}
+
 // sameRedirect compares redirect URIs as Entra does: exact, except that
 // the host name is case-insensitive.
 func sameRedirect(got, want string) bool {

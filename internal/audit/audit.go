@@ -193,6 +193,7 @@ func newSnapshot(cfg *config.Config, integrations []config.Integration, at time.
 // assemble puts what the two sources read into snap.
 func assemble(snap *snapshot.Snapshot, e entra.Result, cf cloudflare.Result) {
 	snap.GraphServicePrincipalID, snap.GraphPermissions = e.GraphServicePrincipalID, e.GraphPermissions
+	snap.PremiumPlans = e.PremiumPlans
 	for i := range snap.Integrations {
 		in, got := &snap.Integrations[i], e.Integrations[i]
 		in.Application = got.Application

@@ -111,6 +111,7 @@ func TestDriftedTenantFindings(t *testing.T) {
 		"corp-sso ENTRA-APP-004 web.implicitGrantSettings.enableIdTokenIssuance",
 		"corp-sso ENTRA-CLAIM-001 email_claim_name",
 		"corp-sso ENTRA-CLAIM-002 claims/employee_id",
+		"corp-sso ENTRA-LIC-001 subscribedSkus",
 		"corp-sso ENTRA-PERM-001 GroupMember.Read.All",
 		"corp-sso ENTRA-PERM-002 Directory.Read.All",
 		"corp-sso ENTRA-PERM-002 GroupMember.Read.All",

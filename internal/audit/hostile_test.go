@@ -37,7 +37,7 @@ const (
 )
 
 var (
-	entraKinds = []snapshot.DataKind{snapshot.EntraApplication, snapshot.EntraServicePrincipal, snapshot.EntraPermissionGrants, snapshot.EntraGraphPermissions, snapshot.EntraProvisioning}
+	entraKinds = []snapshot.DataKind{snapshot.EntraApplication, snapshot.EntraServicePrincipal, snapshot.EntraPermissionGrants, snapshot.EntraGraphPermissions, snapshot.EntraProvisioning, snapshot.EntraLicenses, snapshot.EntraAppSettings, snapshot.EntraAppOwners}
 	cfKinds    = []snapshot.DataKind{snapshot.CloudflareIdPs, snapshot.CloudflareOrg, snapshot.CloudflareAccessPolicies, snapshot.CloudflareAccessApps, snapshot.CloudflareAccessGroups, snapshot.CloudflareGatewayRules}
 	grantsOnly = []snapshot.DataKind{snapshot.EntraPermissionGrants}
 	idpsOnly   = []snapshot.DataKind{snapshot.CloudflareIdPs}

@@ -221,6 +221,18 @@ func (s *Server) graphDo(req graphRequest) graphResponse {
 		return s.graphApplications(req, key, isAlt, hasKey, rest)
 	case "serviceprincipals":
 		return s.graphServicePrincipals(req, key, isAlt, hasKey, rest)
+	case "subscribedskus":
+		if isAlt || hasKey || len(rest) > 0 {
+			return badSegment(req, segs[len(segs)-1])
+		}
+		if req.method != http.MethodGet {
+			return methodNotAllowed(req)
+		}
+		items := make([]any, len(s.tenant.SubscribedSkus))
+		for i, sku := range s.tenant.SubscribedSkus {
+			items[i] = sku
+		}
+		return s.graphList(req, "subscribedSkus", "subscribedSku", SubscribedSku{}, items, nil)
 	case "oauth2permissiongrants":
 		if isAlt {
 			return badSegment(req, segs[0])

@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"strings"
 	"time"
 )
@@ -64,6 +65,11 @@ const (
 	// Users with a Principal-consent grant to the corp app.
 	UserAdeleID = "8bc1179d-4b57-40b3-aa63-40ac34db11ed"
 	UserBenID   = "ab004ef9-bf15-44fd-88cb-1396c3cd116b"
+	// EntraP1PlanID is the service plan of Microsoft Entra ID P1.
+	EntraP1PlanID   = "41781fb2-bc02-4b7c-bd55-b576c07bb09d"
+	skuE3ID         = "05e9a617-0261-4cee-bb44-138d3ef5d965"
+	skuTeamsTrialID = "710779e8-3d4a-4c88-adb9-386c958d1fdf"
+
 	// UserDanID owns the corp and contractors app registrations.
 	UserDanID = "5e0f3c1a-7b2d-4c8e-9f61-2a4b6d8e0c13"
 	// UserChloeID consented Directory.Read.All for herself (Drifted only).
@@ -258,6 +264,27 @@ func Healthy(now time.Time) *Tenant {
 		CorpSCIMSPID: {corpSCIMJob(now)},
 	}
 
+	// Microsoft 365 E3 carries Entra ID P1; the Teams trial does not.
+	t.SubscribedSkus = []SubscribedSku{
+		{
+			AccountID: TenantID, AccountName: "Acme Corp", AppliesTo: "User", CapabilityStatus: "Enabled", ConsumedUnits: 412,
+			ID: TenantID + "_" + skuE3ID, PrepaidUnits: json.RawMessage(`{"enabled":450,"lockedOut":0,"suspended":0,"warning":0}`),
+			SkuID: skuE3ID, SkuPartNumber: "SPE_E3", SubscriptionIDs: []string{"b7e4c2a9-5d31-4f08-9c6e-1a2b3c4d5e6f"},
+			ServicePlans: []ServicePlanInfo{
+				{AppliesTo: "User", ProvisioningStatus: "Success", ServicePlanID: "efb87545-963c-4e0d-99df-69c6916d9eb0", ServicePlanName: "EXCHANGE_S_ENTERPRISE"},
+				{AppliesTo: "User", ProvisioningStatus: "Success", ServicePlanID: EntraP1PlanID, ServicePlanName: "AAD_PREMIUM"},
+			},
+		},
+		{
+			AccountID: TenantID, AccountName: "Acme Corp", AppliesTo: "User", CapabilityStatus: "Enabled", ConsumedUnits: 3,
+			ID: TenantID + "_" + skuTeamsTrialID, PrepaidUnits: json.RawMessage(`{"enabled":100,"lockedOut":0,"suspended":0,"warning":0}`),
+			SkuID: skuTeamsTrialID, SkuPartNumber: "TEAMS_EXPLORATORY", SubscriptionIDs: []string{"0c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e5f"},
+			ServicePlans: []ServicePlanInfo{
+				{AppliesTo: "User", ProvisioningStatus: "Success", ServicePlanID: "57ff2da0-773e-42df-b2af-ffb7a2317929", ServicePlanName: "TEAMS1"},
+			},
+		},
+	}
+
 	t.IdentityProviders = []IdentityProvider{
 		{
 			ID: CorpIdPID, Name: CorpIdPName, Type: "azureAD",
@@ -329,6 +356,8 @@ func Healthy(now time.Time) *Tenant {
 //     CorpCertKeyID (AsymmetricX509Cert, Verify) ended 3 days ago;
 //   - contractors app: its only secret ended ContractorsSecretExpiredAgo
 //     ago, so it has no valid client secret; it has no owners;
+//   - the tenant's SPE_E3 subscription (which carries Entra ID P1) is
+//     Suspended;
 //   - corp app: signInAudience AzureADMultipleOrgs, and implicit grant
 //     issues ID tokens;
 //   - corp app: CallbackURL is no longer a web redirect URI but a spa one;
@@ -389,6 +418,9 @@ func Drifted(now time.Time) *Tenant {
 	contractors.PasswordCredentials[0].EndDateTime = now.Add(-ContractorsSecretExpiredAgo)
 	contractors.Owners = nil
 
+	// The E3 subscription lapsed: no Entra ID P1 while SCIM is on.
+	t.SubscribedSkus[0].CapabilityStatus = "Suspended"
+
 	app.SignInAudience = "AzureADMultipleOrgs"
 	app.Web.ImplicitGrantSettings.EnableIDTokenIssuance = true
 
@@ -429,6 +461,8 @@ func Drifted(now time.Time) *Tenant {
 			// Claims the corp app's ID token does not carry.
 			idp.Config.EmailClaimName = "upn"
 			idp.Config.Claims = []string{"groups", "employee_id"}
+			// SCIM stays on, so synchronised groups are never used.
+			idp.Config.SupportGroups = false
 		}
 		idps = append(idps, idp)
 	}

@@ -40,6 +40,8 @@ type Tenant struct {
 	Applications           []Application
 	ServicePrincipals      []ServicePrincipal
 	OAuth2PermissionGrants []OAuth2PermissionGrant
+	// SubscribedSkus are the tenant's licences (subscribedSkus).
+	SubscribedSkus []SubscribedSku
 	// SynchronizationJobs is keyed by service principal object ID.
 	SynchronizationJobs map[string][]SynchronizationJob
 
@@ -84,6 +86,32 @@ type Application struct {
 	// Owners are the object IDs of the owners (users), served with
 	// $expand=owners.
 	Owners []string `json:"-"`
+}
+
+// SubscribedSku is a commercial subscription of the tenant.
+// CapabilityStatus is "Enabled", "Warning", "Suspended", "Deleted" or
+// "LockedOut".
+type SubscribedSku struct {
+	AccountID        string            `json:"accountId"`
+	AccountName      string            `json:"accountName"`
+	AppliesTo        string            `json:"appliesTo"`
+	CapabilityStatus string            `json:"capabilityStatus"`
+	ConsumedUnits    int32             `json:"consumedUnits"`
+	ID               string            `json:"id"`
+	PrepaidUnits     json.RawMessage   `json:"prepaidUnits"`
+	ServicePlans     []ServicePlanInfo `json:"servicePlans"`
+	SkuID            string            `json:"skuId"`
+	SkuPartNumber    string            `json:"skuPartNumber"`
+	SubscriptionIDs  []string          `json:"subscriptionIds"`
+}
+
+// ServicePlanInfo is one service plan of a SKU; ProvisioningStatus is
+// e.g. "Success", "Disabled" or "PendingActivation".
+type ServicePlanInfo struct {
+	AppliesTo          string `json:"appliesTo"`
+	ProvisioningStatus string `json:"provisioningStatus"`
+	ServicePlanID      string `json:"servicePlanId"`
+	ServicePlanName    string `json:"servicePlanName"`
 }
 
 // OptionalClaims of an application's tokens.

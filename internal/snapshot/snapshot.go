@@ -27,8 +27,10 @@ const (
 	// property missing from the answer is a gap on these alone.
 	EntraAppSettings DataKind = "entra.application_settings"
 	EntraAppOwners   DataKind = "entra.application_owners"
-	CloudflareIdPs   DataKind = "cloudflare.identity_providers"
-	CloudflareOrg    DataKind = "cloudflare.organization"
+	// EntraLicenses are the tenant's subscribed SKUs (tenant-wide).
+	EntraLicenses  DataKind = "entra.licenses"
+	CloudflareIdPs DataKind = "cloudflare.identity_providers"
+	CloudflareOrg  DataKind = "cloudflare.organization"
 )
 
 // Side is the system a piece of data or a finding belongs to.
@@ -53,6 +55,10 @@ type Snapshot struct {
 	// GraphServicePrincipalID is the object ID of the Microsoft Graph
 	// service principal: admin-consent grants point at it.
 	GraphServicePrincipalID string `json:"graph_service_principal_id,omitempty"`
+	// PremiumPlans names the enabled Entra ID P1/P2 service plans of the
+	// tenant's subscriptions ("AAD_PREMIUM via SPE_E3"); empty when it has
+	// none, nil when they were not read.
+	PremiumPlans []string `json:"premium_plans"`
 
 	// IdentityProviders are all Cloudflare Access identity providers of
 	// the account (of every type).

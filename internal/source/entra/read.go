@@ -16,6 +16,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipalswithappid"
+	"github.com/microsoftgraph/msgraph-sdk-go/subscribedskus"
 
 	"github.com/driftd/driftd/internal/finding"
 	"github.com/driftd/driftd/internal/snapshot"
@@ -36,6 +37,7 @@ var (
 	servicePrincipalSelect = []string{"id", "appId", "displayName", "accountEnabled"}
 	graphSPSelect          = []string{"id", "appId", "oauth2PermissionScopes"}
 	grantSelect            = []string{"id", "clientId", "consentType", "principalId", "resourceId", "scope"}
+	skuSelect              = []string{"skuId", "skuPartNumber", "capabilityStatus", "servicePlans"}
 	jobSelect              = []string{"id", "templateId", "status"}
 )
 
@@ -63,8 +65,10 @@ type IntegrationData struct {
 type Result struct {
 	GraphServicePrincipalID string
 	GraphPermissions        map[string]string
-	Integrations            []IntegrationData
-	Gaps                    []snapshot.Gap
+	// PremiumPlans are the enabled Entra ID P1/P2 plans; nil if unread.
+	PremiumPlans []string
+	Integrations []IntegrationData
+	Gaps         []snapshot.Gap
 }
 
 // Read reads the Entra side of every target. The
@@ -82,7 +86,8 @@ func (s *Source) Read(ctx context.Context, targets []Target) Result {
 	// Round 1: the Microsoft Graph permission catalog, and per
 	// integration the app, its service principal and the SCIM app's.
 	graphSP := s.servicePrincipalGet(ctx, MicrosoftGraphAppID, graphSPSelect)
-	round := []*graphGet{graphSP}
+	skus := s.skusGet(ctx)
+	round := []*graphGet{graphSP, skus}
 	type reads struct{ app, sp, scimSP, grants, jobs *graphGet }
 	per := make([]reads, len(targets))
 	for i, t := range targets {
@@ -102,6 +107,12 @@ func (s *Source) Read(ctx context.Context, targets []Target) Result {
 		gap("", snapshot.EntraGraphPermissions, fmt.Errorf("reading the Microsoft Graph service principal: %w", err))
 	} else {
 		res.GraphServicePrincipalID, res.GraphPermissions = id, perms
+	}
+
+	if plans, err := s.premiumPlans(ctx, skus); err != nil {
+		gap("", snapshot.EntraLicenses, fmt.Errorf("reading the tenant's subscribed SKUs: %w", err))
+	} else {
+		res.PremiumPlans = plans
 	}
 
 	// Round 2: grants of each service principal, jobs of each SCIM app.
@@ -231,6 +242,29 @@ func (s *Source) servicePrincipalGet(ctx context.Context, appID string, sel []st
 			QueryParameters: &serviceprincipalswithappid.ServicePrincipalsWithAppIdRequestBuilderGetQueryParameters{Select: sel},
 		})
 	return &graphGet{info: info, err: err}
+}
+
+func (s *Source) skusGet(ctx context.Context) *graphGet {
+	info, err := subscribedskus.NewSubscribedSkusRequestBuilderInternal(map[string]string{}, s.adapter).
+		ToGetRequestInformation(ctx, &subscribedskus.SubscribedSkusRequestBuilderGetRequestConfiguration{
+			QueryParameters: &subscribedskus.SubscribedSkusRequestBuilderGetQueryParameters{Select: skuSelect},
+		})
+	return &graphGet{info: info, err: err}
+}
+
+// premiumPlans converts the first page of subscribed SKUs and follows the rest.
+func (s *Source) premiumPlans(ctx context.Context, first *graphGet) ([]string, error) {
+	out := []string{}
+	err := s.pages(ctx, first, func(body []byte) (string, error) {
+		plans, next, err := premiumPage(body)
+		out = append(out, plans...)
+		return next, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 func (s *Source) applicationGet(ctx context.Context, appID string) *graphGet {

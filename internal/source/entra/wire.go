@@ -140,6 +140,54 @@ type wireSchema struct {
 	} `json:"synchronizationRules"`
 }
 
+type wireSku struct {
+	SkuID            string `json:"skuId"`
+	SkuPartNumber    string `json:"skuPartNumber"`
+	CapabilityStatus string `json:"capabilityStatus"`
+	ServicePlans     *[]*struct {
+		ServicePlanID      string `json:"servicePlanId"`
+		ServicePlanName    string `json:"servicePlanName"`
+		ProvisioningStatus string `json:"provisioningStatus"`
+	} `json:"servicePlans"`
+}
+
+// Service plan IDs of Microsoft Entra ID P1 and P2, whatever SKU (E3, E5,
+// EMS, …) carries them.
+const (
+	entraP1PlanID = "41781fb2-bc02-4b7c-bd55-b576c07bb09d"
+	entraP2PlanID = "eec0eb4f-6444-4f95-aba0-50c24d67f998"
+)
+
+// premiumPage converts one page of subscribed SKUs into the enabled
+// Entra ID P1/P2 plans it holds.
+func premiumPage(body []byte) ([]string, string, error) {
+	var w wirePage[wireSku]
+	if err := decodeObject(body, &w); err != nil {
+		return nil, "", err
+	}
+	skus, err := required("value", w.Value)
+	if err != nil {
+		return nil, "", err
+	}
+	var out []string
+	for _, sku := range skus {
+		plans, err := required("servicePlans", sku.ServicePlans)
+		if err != nil {
+			return nil, "", err
+		}
+		if sku.CapabilityStatus != "Enabled" && sku.CapabilityStatus != "Warning" {
+			continue
+		}
+		for _, p := range plans {
+			id := strings.ToLower(p.ServicePlanID)
+			if (id == entraP1PlanID || id == entraP2PlanID) && p.ProvisioningStatus == "Success" {
+				out = append(out, p.ServicePlanName+" via "+sku.SkuPartNumber)
+			}
+		}
+	}
+	return out, w.NextLink, nil
+}
+
 // errMalformed marks an answer that is not what Graph documents.
 var errMalformed = errors.New("malformed Graph response")
 
