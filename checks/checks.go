@@ -107,7 +107,9 @@ func All() []Check {
 		scimBaseline(),
 		scimGroups(),
 		driftFromBaseline(),
+		policyGroupMissing(),
 		policyGroupsNotSent(),
+		policyGroupEmpty(),
 		policyUnknownIdP(),
 	}
 }

@@ -209,3 +209,78 @@ func policyGroupsNotSent() Check {
 	}
 	return c
 }
+
+// allPolicyKinds is every list CF-POL-001 and CF-POL-003 read
+// references from, plus the group lookup.
+var allPolicyKinds = append(append([]snapshot.DataKind{}, accessKinds...), snapshot.CloudflareGatewayRules, snapshot.EntraGroups)
+
+func groupResource(r policyRef) Resource { return r.Holder }
+
+func policyGroupMissing() Check {
+	c := Check{
+		ID:       "CF-POL-001",
+		Title:    "Access or Gateway rule references an Entra group that does not exist",
+		Severity: High,
+		Description: "A reusable Access policy, an application's own policy, an Access group or a Gateway rule matches an Entra group " +
+			"object ID that is not in the tenant (the group was deleted, or the ID was mistyped). The rule silently never matches: " +
+			"users lose access an allow rule should give, or a block or exclude rule stops applying.",
+		Remediation: "In the Entra admin center (Groups > All groups, or Groups > Deleted groups to restore it within 30 days) find the " +
+			"group that should be used; then in Zero Trust edit the rule named in the finding (Access > Policies, Access > Applications > " +
+			"the application > Policies, Access > Access groups, or Gateway > Firewall policies) and select the existing group, then Save.",
+		Needs: allPolicyKinds,
+	}
+	c.Evaluate = func(in Input) Outcome {
+		groups := groupsOf(in.Snapshot.Policies)
+		var out []Finding
+		for _, r := range refsOf(in.Snapshot, in.Integration, groupRefs(in.Snapshot.Policies)) {
+			g, ok := groups[strings.ToLower(r.GroupID)]
+			if !ok || g.Exists {
+				continue
+			}
+			actual := "no group with this object ID in the tenant"
+			if g.NotGUID {
+				actual = "not a group object ID (not a GUID)"
+			}
+			out = append(out, c.finding(in, High, groupResource(r), fmt.Sprintf("%s/%d/%s", r.GroupRef.Where, r.Index, strings.ToLower(r.GroupID)),
+				fmt.Sprintf("%s references Entra group %s, which does not exist: the rule never matches", r.Location, r.GroupID),
+				"an existing Entra group", actual))
+		}
+		return Outcome{Findings: out}
+	}
+	return c
+}
+
+func policyGroupEmpty() Check {
+	c := Check{
+		ID:       "CF-POL-003",
+		Title:    "Access or Gateway rule references an Entra group without user members",
+		Severity: Low,
+		Description: "A rule matches an Entra group that exists but has no users among its members, nested groups counted (Cloudflare " +
+			"evaluates nested membership). The rule matches nobody; often a group that was emptied or replaced.",
+		Remediation: "In the Entra admin center (Groups > All groups > the group > Members) add the users, or in Zero Trust edit the rule " +
+			"named in the finding to match the group that holds them, then Save.",
+		Needs: allPolicyKinds,
+	}
+	c.Evaluate = func(in Input) Outcome {
+		groups := groupsOf(in.Snapshot.Policies)
+		var out []Finding
+		for _, r := range refsOf(in.Snapshot, in.Integration, groupRefs(in.Snapshot.Policies)) {
+			g, ok := groups[strings.ToLower(r.GroupID)]
+			if !ok || !g.Exists || g.UserMembers > 0 {
+				continue
+			}
+			out = append(out, c.finding(in, Low, groupResource(r), fmt.Sprintf("%s/%d/%s", r.GroupRef.Where, r.Index, strings.ToLower(r.GroupID)),
+				fmt.Sprintf("%s references Entra group %s, which has no user members (nested groups counted)", r.Location, r.GroupID),
+				"at least one user member", "0 users"))
+		}
+		return Outcome{Findings: out}
+	}
+	return c
+}
+
+func groupsOf(p *snapshot.Policies) map[string]snapshot.EntraGroup {
+	if p == nil {
+		return nil
+	}
+	return p.Groups
+}

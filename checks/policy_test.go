@@ -122,3 +122,60 @@ func TestPolicyChecksNeedAccessData(t *testing.T) {
 		}
 	}
 }
+
+func TestPolicyGroupMissingAndEmpty(t *testing.T) {
+	for _, id := range []string{"CF-POL-001", "CF-POL-003"} {
+		// Not looked up (no entry): nothing is concluded.
+		if out := run(t, id, withPolicies(idpID)); len(out.Findings) != 0 {
+			t.Errorf("%s without lookup: %+v", id, out.Findings)
+		}
+	}
+	snap := withPolicies(idpID)
+	snap.Policies.Groups = map[string]snapshot.EntraGroup{groupEng: {Exists: true, UserMembers: 3}}
+	for _, id := range []string{"CF-POL-001", "CF-POL-003"} {
+		if out := run(t, id, snap); len(out.Findings) != 0 {
+			t.Errorf("%s on an existing group with users: %+v", id, out.Findings)
+		}
+	}
+	// Deleted: one finding per reference, each saying where it sits.
+	snap.Policies.Groups[groupEng] = snapshot.EntraGroup{}
+	out := run(t, "CF-POL-001", snap)
+	if len(out.Findings) != 4 {
+		t.Fatalf("want 4 findings, got %+v", out.Findings)
+	}
+	f := out.Findings[0]
+	if f.Severity != High || !strings.Contains(f.Message, `reusable Access policy "Engineering" (include rule 1), protecting "Grafana"`) ||
+		!strings.Contains(f.Message, groupEng) || f.Actual != "no group with this object ID in the tenant" || f.Resource.ID != "pol-eng" {
+		t.Errorf("finding %+v", f)
+	}
+	if g := out.Findings[3]; g.Resource.Kind != "gateway_rule" || !strings.Contains(g.Message, `Gateway rule "SSH"`) {
+		t.Errorf("gateway finding %+v", g)
+	}
+	if out := run(t, "CF-POL-003", snap); len(out.Findings) != 0 {
+		t.Errorf("CF-POL-003 on a deleted group: %+v", out.Findings)
+	}
+	snap.Policies.Groups[groupEng] = snapshot.EntraGroup{NotGUID: true}
+	if out := run(t, "CF-POL-001", snap); len(out.Findings) != 4 || !strings.Contains(out.Findings[0].Actual, "not a GUID") {
+		t.Errorf("not a GUID: %+v", out.Findings)
+	}
+	// Empty, nested groups counted by the lookup.
+	snap.Policies.Groups[groupEng] = snapshot.EntraGroup{Exists: true}
+	out = run(t, "CF-POL-003", snap)
+	if len(out.Findings) != 4 || out.Findings[0].Severity != Low || out.Findings[0].Actual != "0 users" {
+		t.Errorf("empty group: %+v", out.Findings)
+	}
+	if out := run(t, "CF-POL-001", snap); len(out.Findings) != 0 {
+		t.Errorf("CF-POL-001 on an empty group: %+v", out.Findings)
+	}
+	// Either check needs the lookup and every list.
+	for _, id := range []string{"CF-POL-001", "CF-POL-003"} {
+		c, _ := ByID(id)
+		for _, k := range []snapshot.DataKind{snapshot.EntraGroups, snapshot.CloudflareGatewayRules, snapshot.CloudflareAccessApps} {
+			s := withPolicies(idpID)
+			s.Gaps = []snapshot.Gap{{Side: snapshot.SideEntra, What: k, Error: "HTTP 403"}}
+			if len(s.Missing("corp-sso", c.Needs...)) == 0 {
+				t.Errorf("%s does not need %s", id, k)
+			}
+		}
+	}
+}

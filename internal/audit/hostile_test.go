@@ -37,7 +37,7 @@ const (
 )
 
 var (
-	entraKinds = []snapshot.DataKind{snapshot.EntraApplication, snapshot.EntraServicePrincipal, snapshot.EntraPermissionGrants, snapshot.EntraGraphPermissions, snapshot.EntraProvisioning, snapshot.EntraLicenses, snapshot.EntraAppSettings, snapshot.EntraAppOwners}
+	entraKinds = []snapshot.DataKind{snapshot.EntraApplication, snapshot.EntraServicePrincipal, snapshot.EntraPermissionGrants, snapshot.EntraGraphPermissions, snapshot.EntraProvisioning, snapshot.EntraLicenses, snapshot.EntraAppSettings, snapshot.EntraAppOwners, snapshot.EntraGroups}
 	cfKinds    = []snapshot.DataKind{snapshot.CloudflareIdPs, snapshot.CloudflareOrg, snapshot.CloudflareAccessPolicies, snapshot.CloudflareAccessApps, snapshot.CloudflareAccessGroups, snapshot.CloudflareGatewayRules}
 	grantsOnly = []snapshot.DataKind{snapshot.EntraPermissionGrants}
 	idpsOnly   = []snapshot.DataKind{snapshot.CloudflareIdPs}
@@ -167,7 +167,7 @@ func hostileCases() []hostileCase {
 	add(hostileCase{name: "cloudflare/truncated", faults: one(cfFault(idpsPath, sim.Fault{Kind: sim.KindTruncated})), gaps: cfKinds})
 	add(hostileCase{name: "cloudflare/malformed", faults: one(cfFault(idpsPath, sim.Fault{Kind: sim.KindMalformed})), gaps: idpsOnly})
 	add(hostileCase{name: "cloudflare/connection-reset", faults: one(cfFault(idpsPath, sim.Fault{Kind: sim.KindReset})), gaps: cfKinds})
-	add(hostileCase{name: "cloudflare/slow-body", faults: one(cfFault(idpsPath, sim.Fault{Kind: sim.KindSlowBody, Duration: time.Minute})), gaps: idpsOnly, timeout: 5 * time.Second})
+	add(hostileCase{name: "cloudflare/slow-body", faults: one(cfFault(idpsPath, sim.Fault{Kind: sim.KindSlowBody, Duration: time.Minute})), gaps: []snapshot.DataKind{snapshot.CloudflareIdPs, snapshot.EntraGroups}, timeout: 5 * time.Second})
 	add(hostileCase{name: "cloudflare/echoes-authorization", faults: one(cfFault(idpsPath, sim.Fault{Kind: sim.KindEchoRequest})), gaps: idpsOnly})
 	return cases
 }

@@ -180,6 +180,9 @@ const (
 	GatewayFinanceID    = "b2d6f0a4-8e3c-4d19-a6b7-0f4e2c8a6d10"
 	GatewayEngSSHID     = "6f0b4d8e-2a7c-4e53-b9d1-3a8f6c0e4b21"
 	GatewayMalwareID    = "1d5f9b3e-7a2c-4f64-8e0b-9c3a7e1d5f32"
+
+	groupContractorsEUID = "3c7e1a5f-0b9d-4e28-a6f4-8d2b0e6c4a13"
+	userDinoID           = "d4f8b2e6-1a5c-4d97-b3e0-7f1c5a9d3e24"
 )
 
 func azureAD(groupID, idpID string) AccessRule {
@@ -202,6 +205,14 @@ func healthyPolicies(t *Tenant, now time.Time) {
 		Include:   []AccessRule{azureAD(GroupContractorsID, CorpIdPID)},
 		Require:   []AccessRule{azureAD(GroupAllStaffID, CorpIdPID)},
 		CreatedAt: at, UpdatedAt: at,
+	}
+	t.Groups = []Group{
+		{ID: GroupEngineeringID, DisplayName: "Engineering", MemberUsers: []string{UserAdeleID, UserBenID}},
+		{ID: GroupFinanceID, DisplayName: "Finance", MemberUsers: []string{UserChloeID}},
+		// Contractors has users only through a nested group.
+		{ID: GroupContractorsID, DisplayName: "Contractors", MemberGroups: []string{groupContractorsEUID}},
+		{ID: groupContractorsEUID, DisplayName: "Contractors (EU)", MemberUsers: []string{userDinoID}},
+		{ID: GroupAllStaffID, DisplayName: "All staff", MemberGroups: []string{GroupEngineeringID, GroupFinanceID}},
 	}
 	t.AccessPolicies = []AccessPolicy{engineering, contractors}
 	embedded := engineering
@@ -234,9 +245,9 @@ func healthyPolicies(t *Tenant, now time.Time) {
 	}}
 	t.GatewayRules = []GatewayRule{
 		{
-			ID: GatewayFinanceID, Name: "Finance: block file sharing", Action: "block", Enabled: true,
+			ID: GatewayFinanceID, Name: "Staff: block file sharing", Action: "block", Enabled: true,
 			Filters: []string{"http"}, Traffic: `any(http.request.uri.content_category[*] in {155})`,
-			Identity:   `any(identity.groups.id[*] in {"` + GroupFinanceID + `" "` + GroupAllStaffID + `"})`,
+			Identity:   `any(identity.groups.id[*] in {"` + GroupAllStaffID + `" "` + GroupContractorsID + `"})`,
 			Precedence: 1000, Version: 1, CreatedAt: at, UpdatedAt: at,
 		},
 		{

@@ -29,6 +29,8 @@ type graphRequest struct {
 	clientRequestID string
 	httpReq         *http.Request // the HTTP request (for a $batch item, the batch's)
 	key             string        // identifies the request for Retry-After
+	// itemHeaders are a $batch item's own headers.
+	itemHeaders map[string]string
 }
 
 // graphResponse is a Graph answer before it is written out or embedded
@@ -221,6 +223,8 @@ func (s *Server) graphDo(req graphRequest) graphResponse {
 		return s.graphApplications(req, key, isAlt, hasKey, rest)
 	case "serviceprincipals":
 		return s.graphServicePrincipals(req, key, isAlt, hasKey, rest)
+	case "groups":
+		return s.graphGroups(req, key, isAlt, rest)
 	case "subscribedskus":
 		if isAlt || hasKey || len(rest) > 0 {
 			return badSegment(req, segs[len(segs)-1])
@@ -832,6 +836,7 @@ func (s *Server) batchOne(parent graphRequest, it batchItem, done map[string]int
 		clientRequestID: parent.clientRequestID,
 		httpReq:         parent.httpReq,
 		key:             ServiceGraph + " item " + strings.ToUpper(it.Method) + " " + it.URL,
+		itemHeaders:     it.Headers,
 	}
 	for _, dep := range it.DependsOn {
 		if st, ok := done[dep]; !ok || st >= 400 {

@@ -57,6 +57,8 @@ type Tenant struct {
 	AccessApplications []AccessApplication
 	AccessGroups       []AccessGroup
 	GatewayRules       []GatewayRule
+	// Groups are the tenant's Entra groups (graph_groups.go).
+	Groups []Group
 }
 
 // ---- Microsoft Graph -------------------------------------------------------

@@ -1,7 +1,10 @@
 package snapshot
 
+import "strings"
+
 // Data kinds of the account-wide Cloudflare policy reads.
 const (
+	// CloudflareAccessPolicies and the next three are account-wide.
 	CloudflareAccessPolicies DataKind = "cloudflare.access_policies"
 	CloudflareAccessApps     DataKind = "cloudflare.access_applications"
 	CloudflareAccessGroups   DataKind = "cloudflare.access_groups"
@@ -18,6 +21,9 @@ type Policies struct {
 	AccessApplications []AccessApplication `json:"access_applications"`
 	AccessGroups       []AccessGroup       `json:"access_groups"`
 	GatewayRules       []GatewayRule       `json:"gateway_rules"`
+	// Groups holds the referenced Entra groups by lower-case object ID
+	// (read from Graph after the rules; nil when not read).
+	Groups map[string]EntraGroup `json:"entra_groups,omitempty"`
 }
 
 // AccessPolicy is a reusable Access policy or one an application embeds.
@@ -68,4 +74,50 @@ type GroupRef struct {
 	// the rule's position in that list (0 for identity).
 	Where string `json:"where"`
 	Index int    `json:"index"`
+}
+
+// EntraGroups is the data kind of the referenced groups' lookup (round 4).
+const EntraGroups DataKind = "entra.groups"
+
+// EntraGroup is what the lookup learned of one referenced group.
+type EntraGroup struct {
+	// Exists is false when Graph answered 404, or the ID is not a GUID.
+	Exists bool `json:"exists"`
+	// NotGUID: the rule's value is not a group object ID at all.
+	NotGUID bool `json:"not_guid,omitempty"`
+	// UserMembers counts the users among the transitive members.
+	UserMembers int64 `json:"user_members"`
+}
+
+// GroupIDs lists every group ID the rules reference, without repeats
+// (compared in lower case), in order.
+func (p *Policies) GroupIDs() []string {
+	if p == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	add := func(refs []GroupRef) {
+		for _, r := range refs {
+			if k := strings.ToLower(r.GroupID); !seen[k] {
+				seen[k] = true
+				out = append(out, r.GroupID)
+			}
+		}
+	}
+	for _, pol := range p.AccessPolicies {
+		add(pol.Refs)
+	}
+	for _, app := range p.AccessApplications {
+		for _, pol := range app.Policies {
+			add(pol.Refs)
+		}
+	}
+	for _, g := range p.AccessGroups {
+		add(g.Refs)
+	}
+	for _, r := range p.GatewayRules {
+		add(r.Refs)
+	}
+	return out
 }

@@ -34,6 +34,8 @@ type Source struct {
 	// links may go: the configured graph_url's origin and version path.
 	graphOrigin string
 	graphPath   string
+	// gate remembers the latest Retry-After Graph gave (groups.go).
+	gate *retryGate
 }
 
 // maxGraphRetries bounds the SDK's retries of 429/503/504 (it honours
@@ -90,7 +92,8 @@ func New(cfg config.Entra, counter *apicount.Counter) (*Source, error) {
 		}
 		kept = append(kept, m)
 	}
-	httpClient := transport.Client(khttp.NewCustomTransportWithParentTransport(transport.Guard(counter.Transport(apicount.Graph, base), graphOrigin), kept...))
+	gate := &retryGate{}
+	httpClient := transport.Client(khttp.NewCustomTransportWithParentTransport(gate.wrap(transport.Guard(counter.Transport(apicount.Graph, base), graphOrigin)), kept...))
 
 	parse := absser.NewParseNodeFactoryRegistry()
 	parse.ContentTypeAssociatedFactories["application/json"] = jsonser.NewJsonParseNodeFactory()
@@ -103,7 +106,7 @@ func New(cfg config.Entra, counter *apicount.Counter) (*Source, error) {
 		return nil, fmt.Errorf("entra: %w", err)
 	}
 	adapter.SetBaseUrl(graphURL.String())
-	return &Source{adapter: adapter, tenantID: cfg.TenantID, graphOrigin: graphOrigin, graphPath: graphURL.Path}, nil
+	return &Source{adapter: adapter, tenantID: cfg.TenantID, graphOrigin: graphOrigin, graphPath: graphURL.Path, gate: gate}, nil
 }
 
 // tokenOrigins are the origins the credential may talk to: the authority

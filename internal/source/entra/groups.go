@@ -1,0 +1,188 @@
+package entra
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+
+	"github.com/driftd/driftd/internal/snapshot"
+)
+
+// groupBatches bounds the $batch requests of the group lookup in flight.
+const groupBatches = 4
+
+var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// GroupsResult is what the group lookup observed.
+type GroupsResult struct {
+	// Groups by lower-case ID; nil when nothing was looked up.
+	Groups map[string]snapshot.EntraGroup
+	Gaps   []snapshot.Gap
+}
+
+// Groups looks up the Entra groups the Cloudflare rules reference (round
+// 4): per group, whether it exists and how many users are among its
+// transitive members, from
+// groups/{id}/transitiveMembers/microsoft.graph.user?$count=true&$top=1&$select=id
+// with ConsistencyLevel: eventual. The requests go out 20 per $batch,
+// a few batches at a time. A 404 means the group does not exist; any
+// other failure is a gap naming that group, and the lookup's checks are
+// then not evaluated. An ID that is not a GUID is no group.
+func (s *Source) Groups(ctx context.Context, ids []string) GroupsResult {
+	res := GroupsResult{Groups: map[string]snapshot.EntraGroup{}}
+	seen := map[string]bool{}
+	var gets []*graphGet
+	var order []string
+	for _, id := range ids {
+		key := strings.ToLower(strings.TrimSpace(id))
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		if !guidPattern.MatchString(key) {
+			res.Groups[key] = snapshot.EntraGroup{NotGUID: true}
+			continue
+		}
+		info := abs.NewRequestInformation()
+		info.Method = abs.GET
+		u, err := url.Parse(s.adapter.GetBaseUrl() + "/groups/" + key + "/transitiveMembers/microsoft.graph.user?$count=true&$top=1&$select=id")
+		if err != nil {
+			res.Gaps = append(res.Gaps, groupGap(key, err))
+			continue
+		}
+		info.SetUri(*u)
+		info.Headers.TryAdd("Accept", "application/json")
+		info.Headers.TryAdd("ConsistencyLevel", "eventual")
+		gets = append(gets, &graphGet{info: info})
+		order = append(order, key)
+	}
+	// Graph may have asked, in an earlier round, to wait before the next
+	// request: the lookup starts no sooner.
+	if wait := time.Until(s.gate.notBefore()); wait > 0 && len(gets) > 0 {
+		select {
+		case <-ctx.Done():
+		case <-time.After(min(wait, maxRetryAfter)):
+		}
+	}
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		panics []any
+	)
+	sem := make(chan struct{}, groupBatches)
+	for start := 0; start < len(gets); start += maxBatch {
+		chunk := gets[start:min(start+maxBatch, len(gets))]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			defer func() {
+				if r := recover(); r != nil {
+					mu.Lock()
+					panics = append(panics, r)
+					mu.Unlock()
+				}
+			}()
+			s.getAll(ctx, chunk)
+		}()
+	}
+	wg.Wait()
+	if len(panics) > 0 {
+		panic(panics[0]) // raised in the reader goroutine, which fails the run
+	}
+	for i, g := range gets {
+		key := order[i]
+		if g.err != nil {
+			if statusOf(g.err) == 404 {
+				res.Groups[key] = snapshot.EntraGroup{}
+				continue
+			}
+			res.Gaps = append(res.Gaps, groupGap(key, g.err))
+			continue
+		}
+		n, err := userCount(g.body)
+		if err != nil {
+			res.Gaps = append(res.Gaps, groupGap(key, err))
+			continue
+		}
+		res.Groups[key] = snapshot.EntraGroup{Exists: true, UserMembers: n}
+	}
+	sort.Slice(res.Gaps, func(i, j int) bool { return res.Gaps[i].Error < res.Gaps[j].Error })
+	return res
+}
+
+func groupGap(id string, err error) snapshot.Gap {
+	return snapshot.Gap{Side: snapshot.SideEntra, What: snapshot.EntraGroups,
+		Error: fmt.Sprintf("reading the user members of group %s: %s", id, describe(err))}
+}
+
+// userCount reads @odata.count from a transitiveMembers page; it must be
+// there and a whole number, and value must be an array.
+func userCount(body []byte) (int64, error) {
+	var page struct {
+		Count *json.Number     `json:"@odata.count"`
+		Value *json.RawMessage `json:"value"`
+	}
+	if err := decodeObject(body, &page); err != nil {
+		return 0, err
+	}
+	if page.Value == nil || len(*page.Value) == 0 || (*page.Value)[0] != '[' {
+		return 0, fmt.Errorf("%w: the members page has no value array", errMalformed)
+	}
+	if page.Count == nil {
+		return 0, fmt.Errorf("%w: the members page has no @odata.count", errMalformed)
+	}
+	n, err := page.Count.Int64()
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%w: @odata.count is not a count", errMalformed)
+	}
+	return n, nil
+}
+
+// retryGate records the latest Retry-After of a throttled Graph answer
+// (429 or 503), so a later round does not go out before it.
+type retryGate struct {
+	mu    sync.Mutex
+	until time.Time
+}
+
+func (g *retryGate) notBefore() time.Time {
+	if g == nil {
+		return time.Time{}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.until
+}
+
+func (g *retryGate) wrap(next http.RoundTripper) http.RoundTripper {
+	return gateTransport{g, next}
+}
+
+type gateTransport struct {
+	gate *retryGate
+	next http.RoundTripper
+}
+
+func (t gateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	if err == nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		wait := retryAfter(map[string]string{"Retry-After": resp.Header.Get("Retry-After")}, time.Now())
+		t.gate.mu.Lock()
+		if until := time.Now().Add(wait); until.After(t.gate.until) {
+			t.gate.until = until
+		}
+		t.gate.mu.Unlock()
+	}
+	return resp, err
+}
