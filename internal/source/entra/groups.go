@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -130,7 +131,9 @@ func groupGap(id string, err error) snapshot.Gap {
 // there and a whole number, and value must be an array.
 func userCount(body []byte) (int64, error) {
 	var page struct {
-		Count *json.Number     `json:"@odata.count"`
+		// Raw, not json.Number: that would take the string "0" as a
+		// count, and a wrong type must be a gap, not "no users".
+		Count json.RawMessage  `json:"@odata.count"`
 		Value *json.RawMessage `json:"value"`
 	}
 	if err := decodeObject(body, &page); err != nil {
@@ -139,10 +142,13 @@ func userCount(body []byte) (int64, error) {
 	if page.Value == nil || len(*page.Value) == 0 || (*page.Value)[0] != '[' {
 		return 0, fmt.Errorf("%w: the members page has no value array", errMalformed)
 	}
-	if page.Count == nil {
+	if len(page.Count) == 0 {
 		return 0, fmt.Errorf("%w: the members page has no @odata.count", errMalformed)
 	}
-	n, err := page.Count.Int64()
+	if c := page.Count[0]; c < '0' || c > '9' {
+		return 0, fmt.Errorf("%w: @odata.count is not a count", errMalformed)
+	}
+	n, err := strconv.ParseInt(string(page.Count), 10, 64)
 	if err != nil || n < 0 {
 		return 0, fmt.Errorf("%w: @odata.count is not a count", errMalformed)
 	}
