@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/driftd/driftd/internal/cli"
 	"github.com/driftd/driftd/internal/demo"
@@ -14,7 +15,7 @@ import (
 
 // defineDemo is `driftd demo`: an audit of the built-in simulated tenant.
 func defineDemo(fs *flag.FlagSet) action {
-	scenario := fs.String("scenario", demo.ScenarioDrifted, "the simulated tenant's `scenario`: drifted or healthy")
+	scenario := fs.String("scenario", demo.ScenarioDrifted, "the simulated tenant's `scenario`: "+strings.Join(demo.ScenarioNames(), ", "))
 	format := fs.String("format", "table", "output `format`: table, json or markdown")
 	serve := fs.String("serve", "", "keep the simulated tenant running and write a config for it into this `dir`ectory, to try driftd run and the other commands against it")
 	return func(ctx context.Context, args []string, stdout, _ io.Writer) (int, error) {

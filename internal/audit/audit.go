@@ -114,7 +114,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Result, error)
 	}
 	wg.Add(2)
 	go read(snapshot.SideEntra, func(ctx context.Context) { entraRead = entraSource.Read(ctx, targets) })
-	go read(snapshot.SideCloudflare, func(ctx context.Context) { cfRead = cfSource.Read(ctx) })
+	go read(snapshot.SideCloudflare, func(ctx context.Context) { cfRead = cfSource.Read(ctx, started) })
 	wg.Wait()
 	// Round 4, after both sides: the Entra groups the Cloudflare rules
 	// name. Not when Graph could not be read at all in this run (round
@@ -205,7 +205,8 @@ func newSnapshot(cfg *config.Config, integrations []config.Integration, at time.
 			CloudflareIdPID: strings.ToLower(in.CloudflareIdPID),
 			SCIMAppID:       strings.ToLower(in.SCIMAppID),
 			Baseline:        in.Baseline,
-			Expiry:          snapshot.Expiry{Warning: time.Duration(cfg.Expiry.Warning), Critical: time.Duration(cfg.Expiry.Critical), MaxSecretLifetime: time.Duration(cfg.Expiry.MaxSecretLifetime)},
+			Expiry: snapshot.Expiry{Warning: time.Duration(cfg.Expiry.Warning), Critical: time.Duration(cfg.Expiry.Critical), MaxSecretLifetime: time.Duration(cfg.Expiry.MaxSecretLifetime),
+				SCIMStaleAfter: time.Duration(cfg.Expiry.SCIMStaleAfter)},
 		})
 	}
 	return snap
@@ -213,7 +214,7 @@ func newSnapshot(cfg *config.Config, integrations []config.Integration, at time.
 
 // assemble puts what the two sources read into snap.
 func assemble(snap *snapshot.Snapshot, e entra.Result, cf cloudflare.Result) {
-	snap.GraphServicePrincipalID, snap.GraphPermissions = e.GraphServicePrincipalID, e.GraphPermissions
+	snap.GraphServicePrincipalID, snap.GraphPermissions, snap.GraphRoles = e.GraphServicePrincipalID, e.GraphPermissions, e.GraphRoles
 	snap.PremiumPlans = e.PremiumPlans
 	for i := range snap.Integrations {
 		in, got := &snap.Integrations[i], e.Integrations[i]
@@ -221,11 +222,21 @@ func assemble(snap *snapshot.Snapshot, e entra.Result, cf cloudflare.Result) {
 		in.ServicePrincipal = got.ServicePrincipal
 		in.ServicePrincipalMissing = got.ServicePrincipalMissing
 		in.PermissionGrants = got.PermissionGrants
+		in.AppRoleAssignments = got.AppRoleAssignments
 		in.Provisioning = got.Provisioning
 	}
 	snap.IdentityProviders, snap.AuthDomain = cf.IdentityProviders, cf.AuthDomain
 	snap.Policies = cf.Policies
 	snap.Gaps = append(append(snap.Gaps, e.Gaps...), cf.Gaps...)
+	// A SCIM log that could not be read is a gap of the integrations
+	// whose identity provider it belongs to, and of no other.
+	for i := range snap.Integrations {
+		in := &snap.Integrations[i]
+		if idp := snap.IdentityProviderOf(in); idp != nil && cf.SCIMLogFailures[idp.ID] != nil {
+			snap.Gaps = append(snap.Gaps, snapshot.Gap{Integration: in.Name, Side: snapshot.SideCloudflare,
+				What: snapshot.CloudflareSCIMLogs, Error: cf.SCIMLogFailures[idp.ID].Error()})
+		}
+	}
 }
 
 // graphUnreadable reports whether round one failed as a whole: the

@@ -45,9 +45,12 @@ const (
 	// DefaultMaxSecretLifetime is the longest client-secret lifetime
 	// ENTRA-CRED-003 accepts.
 	DefaultMaxSecretLifetime = Duration(365 * 24 * time.Hour)
-	DefaultRunTimeout        = Duration(10 * time.Minute)
-	DefaultRetainSnapshots   = 50
-	DefaultExportInterval    = Duration(60 * time.Second)
+	// DefaultSCIMStaleAfter is how old a provisioning job's last
+	// successful run may be before ENTRA-SCIM-004 reports it.
+	DefaultSCIMStaleAfter  = Duration(24 * time.Hour)
+	DefaultRunTimeout      = Duration(10 * time.Minute)
+	DefaultRetainSnapshots = 50
+	DefaultExportInterval  = Duration(60 * time.Second)
 )
 
 // Entra authentication methods for driftd's own app registration.
@@ -389,6 +392,9 @@ type Expiry struct {
 	// MaxSecretLifetime is the longest a client secret may be valid
 	// (endDateTime − startDateTime); 0 turns ENTRA-CRED-003 off.
 	MaxSecretLifetime Duration `toml:"max_secret_lifetime"`
+	// SCIMStaleAfter is how long ago a provisioning job may last have
+	// succeeded; 0 turns that part of ENTRA-SCIM-004 off.
+	SCIMStaleAfter Duration `toml:"scim_stale_after"`
 }
 
 // Integration is one Cloudflare IdP ↔ Entra app pair.
@@ -492,7 +498,7 @@ func readConfigFile(path string) ([]byte, error) {
 // is judged by Validate. An empty string is the same as an absent key.
 func Parse(data []byte, name string) (*Config, error) {
 	cfg := &Config{
-		Expiry:    Expiry{Warning: DefaultExpiryWarning, Critical: DefaultExpiryCritical, MaxSecretLifetime: DefaultMaxSecretLifetime},
+		Expiry:    Expiry{Warning: DefaultExpiryWarning, Critical: DefaultExpiryCritical, MaxSecretLifetime: DefaultMaxSecretLifetime, SCIMStaleAfter: DefaultSCIMStaleAfter},
 		Daemon:    Daemon{RunTimeout: DefaultRunTimeout, RetainSnapshots: DefaultRetainSnapshots},
 		Telemetry: Telemetry{ExportInterval: DefaultExportInterval},
 	}

@@ -65,8 +65,8 @@ func TestLoadValid(t *testing.T) {
 		t.Errorf("defaults not applied: %q %q", cfg.Entra.GraphURL, cfg.Cloudflare.APIURL)
 	}
 	if time.Duration(cfg.Expiry.Warning) != 30*24*time.Hour || time.Duration(cfg.Expiry.Critical) != 7*24*time.Hour ||
-		time.Duration(cfg.Expiry.MaxSecretLifetime) != 365*24*time.Hour {
-		t.Errorf("expiry defaults: %v %v %v", cfg.Expiry.Warning, cfg.Expiry.Critical, cfg.Expiry.MaxSecretLifetime)
+		time.Duration(cfg.Expiry.MaxSecretLifetime) != 365*24*time.Hour || time.Duration(cfg.Expiry.SCIMStaleAfter) != 24*time.Hour {
+		t.Errorf("expiry defaults: %v %v %v %v", cfg.Expiry.Warning, cfg.Expiry.Critical, cfg.Expiry.MaxSecretLifetime, cfg.Expiry.SCIMStaleAfter)
 	}
 	b := cfg.Integrations[0].Baseline
 	if b.PKCEEnabled == nil || !*b.PKCEEnabled || b.Prompt == nil || *b.Prompt != "login" {

@@ -72,6 +72,7 @@ func TestDurationKeysRejectOverflow(t *testing.T) {
 		{`[[integration]]`, "[expiry]\ncritical = \"106752d\"\n[[integration]]", `expiry.critical: duration "106752d" is too long (max 36500d)`},
 		{`[[integration]]`, "[expiry]\nmax_secret_lifetime = \"106752d\"\n[[integration]]", `expiry.max_secret_lifetime: duration "106752d" is too long (max 36500d)`},
 		{`[[integration]]`, "[expiry]\nmax_secret_lifetime = \"-1d\"\n[[integration]]", `expiry.max_secret_lifetime: duration "-1d" must not be negative`},
+		{`[[integration]]`, "[expiry]\nscim_stale_after = \"-2h\"\n[[integration]]", `expiry.scim_stale_after: duration "-2h" must not be negative`},
 		{`claims = []`, "claims = []\n[daemon]\nrun_timeout = \"1d-5h\"", `daemon.run_timeout: invalid duration "1d-5h"`},
 		{`claims = []`, "claims = []\n[daemon]\njitter = \"-5m\"", `daemon.jitter: duration "-5m" must not be negative`},
 		{`claims = []`, "claims = []\n[telemetry]\nexport_interval = \"300000d\"", `telemetry.export_interval: duration "300000d" is too long`},

@@ -46,14 +46,17 @@ func TestZeroIsNotAbsent(t *testing.T) {
 		t.Errorf("telemetry.export_interval default: %v", cfg.Telemetry.ExportInterval)
 	}
 
-	// Zeros that mean something: no jitter, no reminders.
-	text = validConfig + "\n[daemon]\njitter = \"0\"\nretain_snapshots = 1\nrun_timeout = \"1s\"\n" +
+	// Zeros that mean something: checks turned off, no jitter, no reminders.
+	text = validConfig + "\n[expiry]\nmax_secret_lifetime = \"0\"\nscim_stale_after = \"0s\"\n[daemon]\njitter = \"0\"\nretain_snapshots = 1\nrun_timeout = \"1s\"\n" +
 		"[[notify.slack]]\nname = \"a\"\ntoken = \"x\"\nchannel = \"#a\"\nrepeat_interval = \"0\"\n" +
 		"[[notify.slack]]\nname = \"b\"\ntoken = \"x\"\nchannel = \"#a\"\nrepeat_interval = \"0d\"\n" +
 		"[[notify.slack]]\nname = \"c\"\ntoken = \"x\"\nchannel = \"#a\"\n"
 	cfg, err = LoadWith(writeConfig(t, text), testEnv(canaryEnv))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.Expiry.MaxSecretLifetime != 0 || cfg.Expiry.SCIMStaleAfter != 0 {
+		t.Errorf("expiry zeros: %+v", cfg.Expiry)
 	}
 	if cfg.Daemon.Jitter != 0 || cfg.Daemon.RetainSnapshots != 1 || time.Duration(cfg.Daemon.RunTimeout) != time.Second {
 		t.Errorf("daemon: %+v", cfg.Daemon)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -17,7 +18,32 @@ import (
 const (
 	ScenarioDrifted = "drifted"
 	ScenarioHealthy = "healthy"
+	// One provisioning failure each (ENTRA-SCIM-003, -004, -005).
+	ScenarioSCIMQuarantined = "scim-quarantined"
+	ScenarioSCIMFailing     = "scim-failing"
+	ScenarioSCIMUnassigned  = "scim-unassigned"
 )
+
+// scenarios maps each name to the tenant it builds.
+func scenarios() map[string]func(time.Time) *sim.Tenant {
+	return map[string]func(time.Time) *sim.Tenant{
+		ScenarioDrifted:         sim.Drifted,
+		ScenarioHealthy:         sim.Healthy,
+		ScenarioSCIMQuarantined: sim.SCIMQuarantined,
+		ScenarioSCIMFailing:     sim.SCIMFailing,
+		ScenarioSCIMUnassigned:  sim.SCIMUnassigned,
+	}
+}
+
+// ScenarioNames lists the scenarios Start accepts, sorted.
+func ScenarioNames() []string {
+	var out []string
+	for name := range scenarios() {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // Environment is a running simulator plus a config file for it.
 type Environment struct {
@@ -29,15 +55,11 @@ type Environment struct {
 // Start starts the simulator with the named scenario and writes
 // config.toml, the CA bundle and the secret files (mode 0600) into dir.
 func Start(dir, scenario string, now time.Time, opts sim.Options) (*Environment, error) {
-	var tenant *sim.Tenant
-	switch scenario {
-	case ScenarioDrifted:
-		tenant = sim.Drifted(now)
-	case ScenarioHealthy:
-		tenant = sim.Healthy(now)
-	default:
-		return nil, fmt.Errorf("unknown scenario %q (want %s or %s)", scenario, ScenarioDrifted, ScenarioHealthy)
+	build, ok := scenarios()[scenario]
+	if !ok {
+		return nil, fmt.Errorf("unknown scenario %q (want one of %s)", scenario, strings.Join(ScenarioNames(), ", "))
 	}
+	tenant := build(now)
 	srv, err := sim.Start(tenant, opts)
 	if err != nil {
 		return nil, fmt.Errorf("starting the simulated tenant: %w", err)

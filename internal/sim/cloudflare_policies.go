@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -98,6 +99,10 @@ type GatewayRule struct {
 
 // cfPolicyRoute answers the policy endpoints; ok is false for another path.
 func (s *Server) cfPolicyRoute(r *http.Request, t *Tenant, segs []string) (int, []byte, bool) {
+	if len(segs) == 6 && strings.Join(segs[2:], "/") == "access/logs/scim/updates" {
+		status, body := s.cfSCIMLogs(r, t)
+		return status, body, true
+	}
 	if len(segs) != 4 {
 		return 0, nil, false
 	}

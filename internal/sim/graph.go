@@ -364,6 +364,10 @@ func (s *Server) graphServicePrincipals(req graphRequest, key string, byAppID, h
 		return s.graphList(req, "oauth2PermissionGrants", "oAuth2PermissionGrant", OAuth2PermissionGrant{}, items, []string{"id", "clientId", "resourceId", "consentType", "principalId"})
 	}
 
+	if strings.EqualFold(rest[0], "appRoleAssignments") || strings.EqualFold(rest[0], "appRoleAssignedTo") {
+		return s.graphAppRoleAssignments(req, sp, strings.EqualFold(rest[0], "appRoleAssignments"))
+	}
+
 	// synchronization/jobs[/{id}[/schema]]
 	jobs := s.tenant.SynchronizationJobs[sp.ID]
 	jobsSet := fmt.Sprintf("servicePrincipals('%s')/synchronization/jobs", sp.ID)
@@ -392,7 +396,8 @@ func (s *Server) graphServicePrincipals(req graphRequest, key string, byAppID, h
 func validSPPath(rest []string) bool {
 	switch {
 	case len(rest) == 1:
-		return strings.EqualFold(rest[0], "oauth2PermissionGrants")
+		return strings.EqualFold(rest[0], "oauth2PermissionGrants") || strings.EqualFold(rest[0], "appRoleAssignments") ||
+			strings.EqualFold(rest[0], "appRoleAssignedTo")
 	case len(rest) >= 2 && len(rest) <= 4:
 		if !strings.EqualFold(rest[0], "synchronization") || !strings.EqualFold(rest[1], "jobs") {
 			return false

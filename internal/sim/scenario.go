@@ -263,6 +263,19 @@ func Healthy(now time.Time) *Tenant {
 	t.SynchronizationJobs = map[string][]SynchronizationJob{
 		CorpSCIMSPID: {corpSCIMJob(now)},
 	}
+	// The job's last run reached Cloudflare: its requests are logged.
+	t.SCIMUpdateLogs = scimLogEntries(now.Add(-corpSCIMRunAgo))
+	// All staff is assigned to the SCIM app (what it provisions); driftd
+	// holds its read-only Graph application permissions. The sign-in
+	// apps hold none.
+	t.AppRoleAssignments = []AppRoleAssignment{
+		{ID: "Y2_VmS2K9U-hVJm4sNk0cqe2W5y0P2tJnLqKbE2CmYo", AppRoleID: defaultAccessRoleID, CreatedDateTime: ptr(days(-388)),
+			PrincipalDisplayName: "All staff", PrincipalID: GroupAllStaffID, PrincipalType: "Group",
+			ResourceDisplayName: CorpSCIMAppName, ResourceID: CorpSCIMSPID},
+		auditorRole(RoleApplicationReadAll, days(-120)),
+		auditorRole(RoleDirectoryReadAll, days(-120)),
+		auditorRole(RoleSynchronizationReadAll, days(-120)),
+	}
 
 	// Microsoft 365 E3 carries Entra ID P1; the Teams trial does not.
 	t.SubscribedSkus = []SubscribedSku{
@@ -369,7 +382,14 @@ func Healthy(now time.Time) *Tenant {
 //     employee_id] (the corp app emits groups, neither of the others),
 //     support_groups false while SCIM stays enabled;
 //   - the contractors Cloudflare IdP is deleted (its Entra app is intact);
-//   - the Access policy, application and group lists page one by one.
+//   - the Access policy, application and group lists page one by one;
+//   - the Finance group is deleted, so the Grafana application's
+//     "Finance dashboards" policy names a group that does not exist;
+//   - Cloudflare logged no SCIM request for the corp identity provider
+//     since four days ago, while the corp job exported changes 25
+//     minutes ago (a wrong Tenant URL or token in Entra);
+//   - the corp app's service principal holds the Microsoft Graph
+//     application permission Directory.Read.All.
 func Drifted(now time.Time) *Tenant {
 	t := Healthy(now)
 	now = now.UTC().Truncate(time.Second)
@@ -447,6 +467,25 @@ func Drifted(now time.Time) *Tenant {
 			}
 		}
 	}
+
+	groups := t.Groups[:0]
+	for _, g := range t.Groups {
+		if g.ID != GroupFinanceID {
+			groups = append(groups, g)
+		}
+	}
+	t.Groups = groups
+	for i := range t.Groups {
+		if t.Groups[i].ID == GroupAllStaffID {
+			t.Groups[i].MemberGroups = []string{GroupEngineeringID}
+		}
+	}
+	t.SCIMUpdateLogs = scimLogEntries(now.Add(-4 * 24 * time.Hour))
+	t.AppRoleAssignments = append(t.AppRoleAssignments, AppRoleAssignment{
+		ID: "KCbbnGMdDUyLiPr6C0UGgr7ZM3rX3fhLs3Oc9qaxEYs", AppRoleID: RoleDirectoryReadAll, CreatedDateTime: ptr(now.AddDate(0, 0, -6)),
+		PrincipalDisplayName: CorpAppName, PrincipalID: CorpSPID, PrincipalType: "ServicePrincipal",
+		ResourceDisplayName: "Microsoft Graph", ResourceID: GraphSPID,
+	})
 
 	idps := t.IdentityProviders[:0]
 	for _, idp := range t.IdentityProviders {
@@ -581,10 +620,22 @@ func scimServicePrincipal(created time.Time) ServicePrincipal {
 	return sp
 }
 
+// auditorRole is a Graph application permission granted to driftd.
+func auditorRole(roleID string, at time.Time) AppRoleAssignment {
+	return AppRoleAssignment{
+		ID: "Q8SBcsPTiEm1ofSPSvNKqQ" + roleID[:8], AppRoleID: roleID, CreatedDateTime: ptr(at),
+		PrincipalDisplayName: "driftd", PrincipalID: AuditorSPID, PrincipalType: "ServicePrincipal",
+		ResourceDisplayName: "Microsoft Graph", ResourceID: GraphSPID,
+	}
+}
+
+// corpSCIMRunAgo is when the corp SCIM job's last run began.
+const corpSCIMRunAgo = 26 * time.Minute
+
 // corpSCIMJob is the corp SCIM app's provisioning job, running cleanly.
 func corpSCIMJob(now time.Time) SynchronizationJob {
-	began := now.Add(-26 * time.Minute)
-	ended := now.Add(-25 * time.Minute)
+	began := now.Add(-corpSCIMRunAgo)
+	ended := began.Add(time.Minute)
 	run := &SynchronizationTaskExecution{
 		ActivityIdentifier: "2d9b6d8c-7f35-4c7e-9a59-3f0e5b1f6a21",
 		CountEntitled:      412, CountEntitledForProvisioning: 412,

@@ -40,6 +40,9 @@ type Tenant struct {
 	Applications           []Application
 	ServicePrincipals      []ServicePrincipal
 	OAuth2PermissionGrants []OAuth2PermissionGrant
+	// AppRoleAssignments are all app role assignments of the tenant
+	// (graph_assignments.go).
+	AppRoleAssignments []AppRoleAssignment
 	// SubscribedSkus are the tenant's licences (subscribedSkus).
 	SubscribedSkus []SubscribedSku
 	// SynchronizationJobs is keyed by service principal object ID.
@@ -57,6 +60,9 @@ type Tenant struct {
 	AccessApplications []AccessApplication
 	AccessGroups       []AccessGroup
 	GatewayRules       []GatewayRule
+	// SCIMUpdateLogs is Cloudflare's Access SCIM update log
+	// (cloudflare_scimlog.go).
+	SCIMUpdateLogs []SCIMUpdateLog
 	// Groups are the tenant's Entra groups (graph_groups.go).
 	Groups []Group
 }

@@ -28,9 +28,18 @@ const (
 	EntraAppSettings DataKind = "entra.application_settings"
 	EntraAppOwners   DataKind = "entra.application_owners"
 	// EntraLicenses are the tenant's subscribed SKUs (tenant-wide).
-	EntraLicenses  DataKind = "entra.licenses"
-	CloudflareIdPs DataKind = "cloudflare.identity_providers"
-	CloudflareOrg  DataKind = "cloudflare.organization"
+	EntraLicenses DataKind = "entra.licenses"
+	// EntraProvisioningAssignments are the users and groups assigned to
+	// the SCIM app (appRoleAssignedTo).
+	EntraProvisioningAssignments DataKind = "entra.provisioning_assignments"
+	// EntraAppRoleAssignments are the application permissions granted to
+	// the sign-in app's service principal.
+	EntraAppRoleAssignments DataKind = "entra.app_role_assignments"
+	// CloudflareSCIMLogs is the newest entry of Cloudflare's SCIM update
+	// log for each SCIM-enabled identity provider (its time only).
+	CloudflareSCIMLogs DataKind = "cloudflare.scim_logs"
+	CloudflareIdPs     DataKind = "cloudflare.identity_providers"
+	CloudflareOrg      DataKind = "cloudflare.organization"
 )
 
 // Side is the system a piece of data or a finding belongs to.
@@ -52,6 +61,9 @@ type Snapshot struct {
 	// (oauth2PermissionScopes) to their names, as published by the
 	// Microsoft Graph service principal in this tenant.
 	GraphPermissions map[string]string `json:"graph_permissions,omitempty"`
+	// GraphRoles maps Microsoft Graph application permission (appRoles)
+	// IDs to their values.
+	GraphRoles map[string]string `json:"graph_roles,omitempty"`
 	// GraphServicePrincipalID is the object ID of the Microsoft Graph
 	// service principal: admin-consent grants point at it.
 	GraphServicePrincipalID string `json:"graph_service_principal_id,omitempty"`
@@ -89,7 +101,10 @@ type Integration struct {
 	ServicePrincipal        *ServicePrincipal `json:"service_principal,omitempty"`
 	ServicePrincipalMissing bool              `json:"service_principal_missing,omitempty"`
 	PermissionGrants        []PermissionGrant `json:"permission_grants,omitempty"`
-	Provisioning            *Provisioning     `json:"provisioning,omitempty"`
+	// AppRoleAssignments are the application permissions granted to the
+	// app's service principal; nil when not read.
+	AppRoleAssignments []AppRoleAssignment `json:"app_role_assignments,omitempty"`
+	Provisioning       *Provisioning       `json:"provisioning,omitempty"`
 }
 
 // Baseline is the approved configuration of the Cloudflare IdP. A nil
@@ -114,6 +129,9 @@ type Expiry struct {
 	// MaxSecretLifetime is the longest accepted client-secret lifetime;
 	// 0 means it is not checked.
 	MaxSecretLifetime time.Duration `json:"max_secret_lifetime,omitempty"`
+	// SCIMStaleAfter is how old a provisioning job's last successful run
+	// may be; 0 means it is not checked.
+	SCIMStaleAfter time.Duration `json:"scim_stale_after,omitempty"`
 }
 
 // Application is the Entra app registration Cloudflare signs in with.
@@ -198,6 +216,16 @@ type PermissionGrant struct {
 	Scope string `json:"scope"`
 }
 
+// AppRoleAssignment is one application permission (app role) granted to
+// a service principal on a resource API.
+type AppRoleAssignment struct {
+	ID        string `json:"id"`
+	AppRoleID string `json:"app_role_id"`
+	// ResourceID is the object ID of the resource's service principal.
+	ResourceID   string `json:"resource_id"`
+	ResourceName string `json:"resource_name,omitempty"`
+}
+
 // Provisioning is the SCIM provisioning enterprise app and its jobs.
 type Provisioning struct {
 	// ServicePrincipalID is empty when the tenant has no service
@@ -205,14 +233,55 @@ type Provisioning struct {
 	ServicePrincipalID string    `json:"service_principal_id,omitempty"`
 	DisplayName        string    `json:"display_name,omitempty"`
 	Jobs               []SyncJob `json:"jobs"`
+	// Assigned is whether any user or group is assigned to the SCIM app
+	// (appRoleAssignedTo); nil when not read (a gap on
+	// EntraProvisioningAssignments says why).
+	Assigned *bool `json:"assigned,omitempty"`
 }
 
 // SyncJob is a synchronization job with its schema's attribute mappings.
 type SyncJob struct {
-	ID         string          `json:"id"`
-	TemplateID string          `json:"template_id,omitempty"`
-	Status     string          `json:"status,omitempty"`
-	Mappings   []ObjectMapping `json:"object_mappings"`
+	ID         string `json:"id"`
+	TemplateID string `json:"template_id,omitempty"`
+	// Status is status.code exactly as Graph sent it ("Active", "Paused",
+	// "Quarantine", "NotRun", "NotConfigured" or a newer member); empty
+	// when Graph sent none.
+	Status string `json:"status,omitempty"`
+	// ScheduleState is schedule.state as sent ("Active", "Disabled",
+	// "Paused"); empty when Graph sent none.
+	ScheduleState string `json:"schedule_state,omitempty"`
+	// SuccessiveFailures is status.countSuccessiveCompleteFailures.
+	SuccessiveFailures int64 `json:"successive_failures,omitempty"`
+	// LastExecution, LastSuccess and LastExport are status.lastExecution,
+	// lastSuccessfulExecution and lastSuccessfulExecutionWithExports; nil
+	// when the job has none.
+	LastExecution *SyncExecution  `json:"last_execution,omitempty"`
+	LastSuccess   *SyncExecution  `json:"last_success,omitempty"`
+	LastExport    *SyncExecution  `json:"last_export,omitempty"`
+	Quarantine    *SyncQuarantine `json:"quarantine,omitempty"`
+	Mappings      []ObjectMapping `json:"object_mappings"`
+}
+
+// SyncExecution summarises one run of a provisioning job. A timestamp
+// Graph sent empty, unparseable or as the zero date is nil.
+type SyncExecution struct {
+	// State is "Succeeded", "Failed", "EntryLevelErrors" or a newer member.
+	State         string     `json:"state,omitempty"`
+	Began         *time.Time `json:"began,omitempty"`
+	Ended         *time.Time `json:"ended,omitempty"`
+	CountEntitled int64      `json:"count_entitled"`
+	CountExported int64      `json:"count_exported"`
+	ErrorCode     string     `json:"error_code,omitempty"`
+	ErrorMessage  string     `json:"error_message,omitempty"`
+}
+
+// SyncQuarantine is why and since when a job is quarantined.
+type SyncQuarantine struct {
+	Reason       string     `json:"reason,omitempty"`
+	CurrentBegan *time.Time `json:"current_began,omitempty"`
+	SeriesBegan  *time.Time `json:"series_began,omitempty"`
+	ErrorCode    string     `json:"error_code,omitempty"`
+	ErrorMessage string     `json:"error_message,omitempty"`
 }
 
 // ObjectMapping maps one Entra object type to one target object type.
@@ -249,6 +318,9 @@ type IdentityProvider struct {
 	Claims                   []string `json:"claims,omitempty"`
 	Prompt                   *string  `json:"prompt,omitempty"`
 	SCIM                     *IdPSCIM `json:"scim_config,omitempty"`
+	// SCIMLog is nil when not read (SCIM off, or a gap on
+	// CloudflareSCIMLogs).
+	SCIMLog *SCIMLog `json:"scim_log,omitempty"`
 }
 
 // IdPSCIM is the SCIM configuration of a Cloudflare identity provider.
@@ -257,6 +329,19 @@ type IdPSCIM struct {
 	UserDeprovision        *bool   `json:"user_deprovision,omitempty"`
 	SeatDeprovision        *bool   `json:"seat_deprovision,omitempty"`
 	IdentityUpdateBehavior *string `json:"identity_update_behavior,omitempty"`
+	// BaseURL is the SCIM endpoint Entra's provisioning job must call
+	// (not a secret: the SCIM token is separate and never read).
+	BaseURL string `json:"scim_base_url,omitempty"`
+}
+
+// SCIMLog is what Cloudflare's SCIM update log says of one identity
+// provider: only when it last logged a request. The entries name users
+// and carry request bodies, so nothing else of them is ever kept.
+type SCIMLog struct {
+	// Since is the start of the window read.
+	Since time.Time `json:"since"`
+	// Latest is the newest entry's logged_at; nil when the window has none.
+	Latest *time.Time `json:"latest,omitempty"`
 }
 
 // IdentityProviderOf returns the Cloudflare identity provider of an

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cloudflare/cloudflare-go/v6/option"
 	"github.com/cloudflare/cloudflare-go/v6/zero_trust"
@@ -31,6 +32,7 @@ type Source struct {
 	apps       *zero_trust.AccessApplicationService
 	groups     *zero_trust.AccessGroupService
 	gateway    *zero_trust.GatewayRuleService
+	scim       *zero_trust.AccessLogSCIMUpdateService
 	accountID  string
 	teamDomain string
 }
@@ -70,6 +72,7 @@ func New(cfg config.Cloudflare, counter *apicount.Counter) (*Source, error) {
 		apps:       zero_trust.NewAccessApplicationService(opts...),
 		groups:     zero_trust.NewAccessGroupService(opts...),
 		gateway:    zero_trust.NewGatewayRuleService(opts...),
+		scim:       zero_trust.NewAccessLogSCIMUpdateService(opts...),
 		accountID:  cfg.AccountID,
 		teamDomain: cfg.TeamDomain,
 	}, nil
@@ -82,13 +85,19 @@ type Result struct {
 	// Policies holds the Access and Gateway rules; a read that failed
 	// leaves its slice nil and a gap.
 	Policies *snapshot.Policies
-	Gaps     []snapshot.Gap
+	// SCIMLogFailures are the SCIM update log reads that failed, by
+	// identity provider ID; the audit turns each into a gap of the
+	// integrations that use the provider.
+	SCIMLogFailures map[string]error
+	Gaps            []snapshot.Gap
 }
 
 // Read reads the Cloudflare side: every identity provider of the
-// account and, unless configured, the team domain. The two reads run
-// concurrently; failures become gaps.
-func (s *Source) Read(ctx context.Context) Result {
+// account (then the SCIM update log of each that provisions over SCIM,
+// for the week before at), the Access and Gateway rules and, unless
+// configured, the team domain. The reads run concurrently; failures
+// become gaps.
+func (s *Source) Read(ctx context.Context, at time.Time) Result {
 	var (
 		wg     sync.WaitGroup
 		mu     sync.Mutex
@@ -123,8 +132,9 @@ func (s *Source) Read(ctx context.Context) Result {
 			gap(snapshot.CloudflareIdPs, err)
 			return
 		}
+		failed := s.scimLogs(ctx, idps, at)
 		mu.Lock()
-		res.IdentityProviders = idps
+		res.IdentityProviders, res.SCIMLogFailures = idps, failed
 		mu.Unlock()
 	})
 	res.Policies = &snapshot.Policies{}
@@ -362,7 +372,7 @@ func decodeIdentityProvider(raw []byte) (snapshot.IdentityProvider, error) {
 		return snapshot.IdentityProvider{}, fmt.Errorf("decoding an Access identity provider: %w: %s", errMalformed, describeJSONError(err))
 	}
 	// The provider's own fields, never whatever config says they are.
-	idp.ID, idp.Name, idp.Type, idp.SCIM = r.ID, r.Name, r.Type, r.SCIMConfig
+	idp.ID, idp.Name, idp.Type, idp.SCIM, idp.SCIMLog = r.ID, r.Name, r.Type, r.SCIMConfig, nil
 	if idp.Claims == nil {
 		idp.Claims = []string{}
 	}

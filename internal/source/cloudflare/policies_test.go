@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/driftd/driftd/internal/apicount"
 	"github.com/driftd/driftd/internal/demo"
@@ -24,7 +25,7 @@ func readSim(t *testing.T, scenario string, faults ...sim.Fault) (cloudflare.Res
 	if err != nil {
 		t.Fatal(err)
 	}
-	return src.Read(context.Background()), counter.Requests()
+	return src.Read(context.Background(), time.Now()), counter.Requests()
 }
 
 func refIDs(refs []snapshot.GroupRef) []string {

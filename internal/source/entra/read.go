@@ -35,10 +35,16 @@ var (
 	// applicationExpand reads the owners' object IDs with the application.
 	applicationExpand      = []string{"owners($select=id)"}
 	servicePrincipalSelect = []string{"id", "appId", "displayName", "accountEnabled"}
-	graphSPSelect          = []string{"id", "appId", "oauth2PermissionScopes"}
-	grantSelect            = []string{"id", "clientId", "consentType", "principalId", "resourceId", "scope"}
-	skuSelect              = []string{"skuId", "skuPartNumber", "capabilityStatus", "servicePlans"}
-	jobSelect              = []string{"id", "templateId", "status"}
+	graphSPSelect          = []string{"id", "appId", "oauth2PermissionScopes", "appRoles"}
+	// roleAssignmentSelect: the application permissions the sign-in app
+	// holds (ENTRA-PERM-003), by role and resource.
+	roleAssignmentSelect = []string{"id", "appRoleId", "resourceId", "resourceDisplayName"}
+	// assignedToSelect: one assignment is enough to know the SCIM app
+	// has any ($top=1).
+	assignedToSelect = []string{"id"}
+	grantSelect      = []string{"id", "clientId", "consentType", "principalId", "resourceId", "scope"}
+	skuSelect        = []string{"skuId", "skuPartNumber", "capabilityStatus", "servicePlans"}
+	jobSelect        = []string{"id", "templateId", "schedule", "status"}
 )
 
 // Target names what to read for one integration.
@@ -57,6 +63,7 @@ type IntegrationData struct {
 	// 404, not a failed read), so nothing can have been consented.
 	ServicePrincipalMissing bool
 	PermissionGrants        []snapshot.PermissionGrant
+	AppRoleAssignments      []snapshot.AppRoleAssignment
 	Provisioning            *snapshot.Provisioning
 }
 
@@ -65,6 +72,9 @@ type IntegrationData struct {
 type Result struct {
 	GraphServicePrincipalID string
 	GraphPermissions        map[string]string
+	// GraphRoles maps Microsoft Graph application permission (appRoles)
+	// IDs to their values.
+	GraphRoles map[string]string
 	// PremiumPlans are the enabled Entra ID P1/P2 plans; nil if unread.
 	PremiumPlans []string
 	Integrations []IntegrationData
@@ -88,7 +98,7 @@ func (s *Source) Read(ctx context.Context, targets []Target) Result {
 	graphSP := s.servicePrincipalGet(ctx, MicrosoftGraphAppID, graphSPSelect)
 	skus := s.skusGet(ctx)
 	round := []*graphGet{graphSP, skus}
-	type reads struct{ app, sp, scimSP, grants, jobs *graphGet }
+	type reads struct{ app, sp, scimSP, grants, roles, jobs, assigned *graphGet }
 	per := make([]reads, len(targets))
 	for i, t := range targets {
 		per[i].app = s.applicationGet(ctx, t.EntraAppID)
@@ -103,10 +113,10 @@ func (s *Source) Read(ctx context.Context, targets []Target) Result {
 
 	if graphSP.err != nil {
 		gap("", snapshot.EntraGraphPermissions, fmt.Errorf("reading the Microsoft Graph service principal: %w", graphSP.err))
-	} else if id, perms, err := graphPermissions(graphSP.body); err != nil {
+	} else if cat, err := graphPermissions(graphSP.body); err != nil {
 		gap("", snapshot.EntraGraphPermissions, fmt.Errorf("reading the Microsoft Graph service principal: %w", err))
 	} else {
-		res.GraphServicePrincipalID, res.GraphPermissions = id, perms
+		res.GraphServicePrincipalID, res.GraphPermissions, res.GraphRoles = cat.id, cat.scopes, cat.roles
 	}
 
 	if plans, err := s.premiumPlans(ctx, skus); err != nil {
@@ -149,14 +159,17 @@ func (s *Source) Read(ctx context.Context, targets []Target) Result {
 			// No enterprise application: nothing can have been consented.
 			in.ServicePrincipalMissing = true
 			in.PermissionGrants = []snapshot.PermissionGrant{}
+			in.AppRoleAssignments = []snapshot.AppRoleAssignment{}
 		case spErr != nil:
 			err := fmt.Errorf("reading the service principal of %s: %w", t.EntraAppID, spErr)
 			gap(t.Name, snapshot.EntraServicePrincipal, err)
 			gap(t.Name, snapshot.EntraPermissionGrants, err)
+			gap(t.Name, snapshot.EntraAppRoleAssignments, err)
 		default:
 			in.ServicePrincipal = sp
 			r.grants = s.grantsGet(ctx, sp.ID)
-			round = append(round, r.grants)
+			r.roles = s.roleAssignmentsGet(ctx, sp.ID)
+			round = append(round, r.grants, r.roles)
 		}
 		if r.scimSP == nil {
 			continue
@@ -174,7 +187,8 @@ func (s *Source) Read(ctx context.Context, targets []Target) Result {
 		default:
 			in.Provisioning = &snapshot.Provisioning{ServicePrincipalID: scimSP.ID, DisplayName: scimSP.DisplayName, Jobs: []snapshot.SyncJob{}}
 			r.jobs = s.jobsGet(ctx, scimSP.ID)
-			round = append(round, r.jobs)
+			r.assigned = s.assignedToGet(ctx, scimSP.ID)
+			round = append(round, r.jobs, r.assigned)
 		}
 	}
 	s.getAll(ctx, round)
@@ -198,6 +212,14 @@ func (s *Source) Read(ctx context.Context, targets []Target) Result {
 				in.PermissionGrants = grants
 			}
 		}
+		if r.roles != nil {
+			roles, err := s.roleAssignmentPages(ctx, r.roles)
+			if err != nil {
+				gap(t.Name, snapshot.EntraAppRoleAssignments, fmt.Errorf("reading the application permissions granted to %s: %w", t.EntraAppID, err))
+			} else {
+				in.AppRoleAssignments = roles
+			}
+		}
 		if r.jobs == nil {
 			continue
 		}
@@ -208,6 +230,14 @@ func (s *Source) Read(ctx context.Context, targets []Target) Result {
 			continue
 		}
 		in.Provisioning.Jobs = jobs
+		if r.assigned.err == nil {
+			in.Provisioning.Assigned, err = anyAssigned(r.assigned.body)
+		} else {
+			err = r.assigned.err
+		}
+		if err != nil {
+			gap(t.Name, snapshot.EntraProvisioningAssignments, fmt.Errorf("reading the users and groups assigned to %s: %w", t.SCIMAppID, err))
+		}
 		for j := range jobs {
 			get := s.schemaGet(ctx, in.Provisioning.ServicePrincipalID, jobs[j].ID)
 			schemas = append(schemas, schemaRead{integration: i, job: j, get: get})
@@ -293,6 +323,21 @@ func (s *Source) jobsGet(ctx context.Context, spID string) *graphGet {
 	return &graphGet{info: info, err: err}
 }
 
+func (s *Source) roleAssignmentsGet(ctx context.Context, spID string) *graphGet {
+	info, err := s.servicePrincipalItem(spID).AppRoleAssignments().ToGetRequestInformation(ctx, &serviceprincipals.ItemAppRoleAssignmentsRequestBuilderGetRequestConfiguration{
+		QueryParameters: &serviceprincipals.ItemAppRoleAssignmentsRequestBuilderGetQueryParameters{Select: roleAssignmentSelect},
+	})
+	return &graphGet{info: info, err: err}
+}
+
+func (s *Source) assignedToGet(ctx context.Context, spID string) *graphGet {
+	top := int32(1)
+	info, err := s.servicePrincipalItem(spID).AppRoleAssignedTo().ToGetRequestInformation(ctx, &serviceprincipals.ItemAppRoleAssignedToRequestBuilderGetRequestConfiguration{
+		QueryParameters: &serviceprincipals.ItemAppRoleAssignedToRequestBuilderGetQueryParameters{Select: assignedToSelect, Top: &top},
+	})
+	return &graphGet{info: info, err: err}
+}
+
 func (s *Source) schemaGet(ctx context.Context, spID, jobID string) *graphGet {
 	info, err := s.servicePrincipalItem(spID).Synchronization().Jobs().BySynchronizationJobId(jobID).Schema().ToGetRequestInformation(ctx, nil)
 	return &graphGet{info: info, err: err}
@@ -314,6 +359,22 @@ func (s *Source) grantPages(ctx context.Context, first *graphGet) ([]snapshot.Pe
 	if err != nil {
 		return nil, err
 	}
+	return out, nil
+}
+
+// roleAssignmentPages converts the first page of app role assignments
+// and follows the rest.
+func (s *Source) roleAssignmentPages(ctx context.Context, first *graphGet) ([]snapshot.AppRoleAssignment, error) {
+	out := []snapshot.AppRoleAssignment{}
+	err := s.pages(ctx, first, func(body []byte) (string, error) {
+		page, next, err := roleAssignmentsPage(body)
+		out = append(out, page...)
+		return next, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
 	return out, nil
 }
 

@@ -91,6 +91,14 @@ type wireServicePrincipal struct {
 	DisplayName            string                  `json:"displayName"`
 	AccountEnabled         *bool                   `json:"accountEnabled"`
 	OAuth2PermissionScopes *[]*wirePermissionScope `json:"oauth2PermissionScopes"`
+	AppRoles               *[]*wirePermissionScope `json:"appRoles"`
+}
+
+type wireRoleAssignment struct {
+	ID                  string `json:"id"`
+	AppRoleID           string `json:"appRoleId"`
+	ResourceID          string `json:"resourceId"`
+	ResourceDisplayName string `json:"resourceDisplayName"`
 }
 
 type wirePermissionScope struct {
@@ -113,12 +121,44 @@ type wireGrant struct {
 	Scope       string `json:"scope"`
 }
 
+// wireJob keeps enums as raw strings and timestamps as text: the SDK
+// fails the whole job on "currentBegan": "" and turns an enum member it
+// does not know into nil, and either would hide a broken job.
 type wireJob struct {
 	ID         string `json:"id"`
 	TemplateID string `json:"templateId"`
-	Status     *struct {
-		Code string `json:"code"`
+	Schedule   *struct {
+		State string `json:"state"`
+	} `json:"schedule"`
+	Status *struct {
+		Code                               string             `json:"code"`
+		CountSuccessiveCompleteFailures    *int64             `json:"countSuccessiveCompleteFailures"`
+		LastExecution                      *wireJobExecution  `json:"lastExecution"`
+		LastSuccessfulExecution            *wireJobExecution  `json:"lastSuccessfulExecution"`
+		LastSuccessfulExecutionWithExports *wireJobExecution  `json:"lastSuccessfulExecutionWithExports"`
+		Quarantine                         *wireJobQuarantine `json:"quarantine"`
 	} `json:"status"`
+}
+
+type wireJobExecution struct {
+	State         string        `json:"state"`
+	TimeBegan     string        `json:"timeBegan"`
+	TimeEnded     string        `json:"timeEnded"`
+	CountEntitled *int64        `json:"countEntitled"`
+	CountExported *int64        `json:"countExported"`
+	Error         *wireJobError `json:"error"`
+}
+
+type wireJobQuarantine struct {
+	Reason       string        `json:"reason"`
+	CurrentBegan string        `json:"currentBegan"`
+	SeriesBegan  string        `json:"seriesBegan"`
+	Error        *wireJobError `json:"error"`
+}
+
+type wireJobError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 type wireSchema struct {
@@ -503,25 +543,76 @@ func servicePrincipal(body []byte) (*snapshot.ServicePrincipal, error) {
 // graphPermissions reads the Microsoft Graph service principal's delegated
 // permission names, so permission GUIDs are resolved from the tenant
 // itself rather than from a hard-coded table.
-func graphPermissions(body []byte) (string, map[string]string, error) {
+// graphCatalog is the Microsoft Graph service principal's object ID and
+// its delegated (scopes) and application (roles) permissions by ID.
+type graphCatalog struct {
+	id            string
+	scopes, roles map[string]string
+}
+
+func graphPermissions(body []byte) (graphCatalog, error) {
 	var w wireServicePrincipal
 	if err := decodeObject(body, &w); err != nil {
-		return "", nil, err
+		return graphCatalog{}, err
 	}
-	scopes, err := required("oauth2PermissionScopes", w.OAuth2PermissionScopes)
-	if err != nil {
-		return "", nil, err
-	}
-	perms := map[string]string{}
-	for _, scope := range scopes {
-		if scope.ID != "" && scope.Value != "" {
-			perms[strings.ToLower(scope.ID)] = scope.Value
+	cat := graphCatalog{id: w.ID}
+	for _, list := range []struct {
+		name  string
+		items *[]*wirePermissionScope
+		into  *map[string]string
+	}{{"oauth2PermissionScopes", w.OAuth2PermissionScopes, &cat.scopes}, {"appRoles", w.AppRoles, &cat.roles}} {
+		items, err := required(list.name, list.items)
+		if err != nil {
+			return graphCatalog{}, err
 		}
+		byID := map[string]string{}
+		for _, p := range items {
+			if p.ID != "" && p.Value != "" {
+				byID[strings.ToLower(p.ID)] = p.Value
+			}
+		}
+		if len(byID) == 0 {
+			return graphCatalog{}, fmt.Errorf("the Microsoft Graph service principal lists no %s", list.name)
+		}
+		*list.into = byID
 	}
-	if len(perms) == 0 {
-		return "", nil, errors.New("the Microsoft Graph service principal lists no delegated permissions")
+	return cat, nil
+}
+
+// roleAssignmentsPage converts one page of a service principal's app
+// role assignments (the application permissions it holds).
+func roleAssignmentsPage(body []byte) ([]snapshot.AppRoleAssignment, string, error) {
+	var w wirePage[wireRoleAssignment]
+	if err := decodeObject(body, &w); err != nil {
+		return nil, "", err
 	}
-	return w.ID, perms, nil
+	items, err := required("value", w.Value)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]snapshot.AppRoleAssignment, 0, len(items))
+	for _, a := range items {
+		if a.AppRoleID == "" || a.ResourceID == "" {
+			return nil, "", fmt.Errorf("%w: an app role assignment has no appRoleId or resourceId", errMalformed)
+		}
+		out = append(out, snapshot.AppRoleAssignment{ID: a.ID, AppRoleID: strings.ToLower(a.AppRoleID), ResourceID: strings.ToLower(a.ResourceID), ResourceName: a.ResourceDisplayName})
+	}
+	return out, w.NextLink, nil
+}
+
+// anyAssigned reads the first page of appRoleAssignedTo ($top=1): is
+// anyone assigned? The rest of the collection is never fetched.
+func anyAssigned(body []byte) (*bool, error) {
+	var w wirePage[wireOwner]
+	if err := decodeObject(body, &w); err != nil {
+		return nil, err
+	}
+	items, err := required("value", w.Value)
+	if err != nil {
+		return nil, err
+	}
+	assigned := len(items) > 0
+	return &assigned, nil
 }
 
 // grantsPage converts one page of delegated permission grants.
@@ -566,12 +657,59 @@ func jobsPage(body []byte) ([]snapshot.SyncJob, string, error) {
 			return nil, "", fmt.Errorf("%w: a synchronization job has no id", errMalformed)
 		}
 		j := snapshot.SyncJob{ID: job.ID, TemplateID: job.TemplateID, Mappings: []snapshot.ObjectMapping{}}
-		if job.Status != nil {
-			j.Status = job.Status.Code
+		if job.Schedule != nil {
+			j.ScheduleState = job.Schedule.State
+		}
+		if st := job.Status; st != nil {
+			j.Status = st.Code
+			if st.CountSuccessiveCompleteFailures != nil {
+				j.SuccessiveFailures = *st.CountSuccessiveCompleteFailures
+			}
+			j.LastExecution = jobExecution(st.LastExecution)
+			j.LastSuccess = jobExecution(st.LastSuccessfulExecution)
+			j.LastExport = jobExecution(st.LastSuccessfulExecutionWithExports)
+			if q := st.Quarantine; q != nil {
+				j.Quarantine = &snapshot.SyncQuarantine{Reason: q.Reason, CurrentBegan: graphTime(q.CurrentBegan), SeriesBegan: graphTime(q.SeriesBegan)}
+				j.Quarantine.ErrorCode, j.Quarantine.ErrorMessage = jobError(q.Error)
+			}
 		}
 		out = append(out, j)
 	}
 	return out, w.NextLink, nil
+}
+
+func jobExecution(w *wireJobExecution) *snapshot.SyncExecution {
+	if w == nil {
+		return nil
+	}
+	e := &snapshot.SyncExecution{State: w.State, Began: graphTime(w.TimeBegan), Ended: graphTime(w.TimeEnded)}
+	if w.CountEntitled != nil {
+		e.CountEntitled = *w.CountEntitled
+	}
+	if w.CountExported != nil {
+		e.CountExported = *w.CountExported
+	}
+	e.ErrorCode, e.ErrorMessage = jobError(w.Error)
+	return e
+}
+
+func jobError(w *wireJobError) (code, message string) {
+	if w == nil {
+		return "", ""
+	}
+	return w.Code, w.Message
+}
+
+// graphTime reads a DateTimeOffset a job status carries. Graph sends ""
+// or 0001-01-01 for "never"; those, and text that is not a timestamp,
+// are nil: unknown, never a time that would make a run look recent.
+func graphTime(s string) *time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || t.Year() <= 1 {
+		return nil
+	}
+	t = t.UTC()
+	return &t
 }
 
 // objectMappings converts a synchronization schema's object mappings.

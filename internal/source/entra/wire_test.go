@@ -111,8 +111,22 @@ func TestMalformedGraphAnswersAreErrors(t *testing.T) {
 			t.Errorf("jobs %s: err = %v, want malformed", name, err)
 		}
 	}
-	if _, _, err := graphPermissions([]byte(`{"id":"g","oauth2PermissionScopes":[null]}`)); !errors.Is(err, errMalformed) {
+	if _, err := graphPermissions([]byte(`{"id":"g","oauth2PermissionScopes":[null],"appRoles":[]}`)); !errors.Is(err, errMalformed) {
 		t.Errorf("null permission scope: %v", err)
+	}
+	if _, err := graphPermissions([]byte(`{"id":"g","oauth2PermissionScopes":[{"id":"a","value":"openid"}]}`)); !errors.Is(err, errMalformed) {
+		t.Errorf("appRoles missing: %v", err)
+	}
+	for name, body := range pages {
+		if _, _, err := roleAssignmentsPage([]byte(body)); !errors.Is(err, errMalformed) {
+			t.Errorf("app role assignments %s: err = %v, want malformed", name, err)
+		}
+		if _, err := anyAssigned([]byte(body)); name != "nextLink is bool" && !errors.Is(err, errMalformed) {
+			t.Errorf("appRoleAssignedTo %s: err = %v, want malformed", name, err)
+		}
+	}
+	if _, _, err := roleAssignmentsPage([]byte(`{"value":[{"id":"x","resourceId":"r"}]}`)); !errors.Is(err, errMalformed) {
+		t.Errorf("assignment without appRoleId: %v", err)
 	}
 	if _, err := objectMappings([]byte(`{"synchronizationRules":[{"objectMappings":[null]}]}`)); !errors.Is(err, errMalformed) {
 		t.Errorf("null object mapping: %v", err)
@@ -157,7 +171,7 @@ func FuzzGraphDecoding(f *testing.F) {
 	for _, seed := range []string{goodApp, `{"responses":[null]}`, `{"value":[null]}`, `{"value":[{"id":"g","clientId":"c","consentType":"AllPrincipals","scope":" openid "}],"@odata.nextLink":"https://graph/v1.0/x"}`,
 		`{"id":"g","oauth2PermissionScopes":[{"id":"e1fe6dd8-ba31-4d61-89e7-88639da4683d","value":"User.Read"}]}`,
 		`{"synchronizationRules":[{"objectMappings":[{"enabled":true,"attributeMappings":[{"targetAttributeName":"emails[type eq \"work\"].value","source":{"name":"mail","type":"Attribute"}}]}]}]}`,
-		`{"value":[{"id":"j","status":{"code":"Quarantine"}}]}`, `{"responses":[{"id":"1","status":429,"headers":{"Retry-After":"Wed, 21 Oct 2015 07:28:00 GMT"}}]}`} {
+		`{"value":[{"id":"j","status":{"code":"Quarantine"}}]}`, `{"value":[{"id":"j","schedule":{"state":"Paused"},"status":{"code":"Active","lastExecution":{"state":"Failed","timeBegan":""}}}]}`, `{"responses":[{"id":"1","status":429,"headers":{"Retry-After":"Wed, 21 Oct 2015 07:28:00 GMT"}}]}`} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -165,7 +179,11 @@ func FuzzGraphDecoding(f *testing.F) {
 			t.Fatal("an accepted app registration has a nil collection")
 		}
 		_, _ = servicePrincipal(body)
-		_, _, _ = graphPermissions(body)
+		if cat, err := graphPermissions(body); err == nil && (cat.scopes == nil || cat.roles == nil) {
+			t.Fatal("an accepted permission catalog has a nil map")
+		}
+		_, _, _ = roleAssignmentsPage(body)
+		_, _ = anyAssigned(body)
 		if grants, _, err := grantsPage(body); err == nil && grants == nil {
 			t.Fatal("an accepted grants page has a nil list")
 		}
@@ -182,4 +200,42 @@ func FuzzGraphDecoding(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestJobStatusKeepsWhatTheSDKWouldLose: an empty timestamp, the zero
+// date and an enum member this build does not know are kept as they are
+// (unknown time, raw text) instead of failing the job or becoming nil.
+func TestJobStatusKeepsWhatTheSDKWouldLose(t *testing.T) {
+	body := `{"value":[{"id":"j1","templateId":"scim","schedule":{"state":"Disabled"},
+		"status":{"code":"QuarantinedByPolicy","countSuccessiveCompleteFailures":3,
+		"lastExecution":{"state":"Failed","timeBegan":"2026-12-01T10:00:00Z","timeEnded":"","countEntitled":0,"countExported":0,
+			"error":{"code":"SystemForCrossDomainIdentityManagementCredentialsNotValid","message":"401 from the SCIM endpoint"}},
+		"lastSuccessfulExecution":{"state":"Succeeded","timeBegan":"0001-01-01T00:00:00Z","timeEnded":"0001-01-01T00:00:00Z"},
+		"quarantine":{"reason":"EncounteredQuarantineException","currentBegan":"","seriesBegan":"2026-11-30T08:00:00.1234567Z",
+			"error":{"code":"E1","message":"m"}}}}]}`
+	jobs, _, err := jobsPage([]byte(body))
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("jobs %v, err %v", jobs, err)
+	}
+	j := jobs[0]
+	if j.Status != "QuarantinedByPolicy" || j.ScheduleState != "Disabled" || j.SuccessiveFailures != 3 {
+		t.Errorf("status %q schedule %q failures %d", j.Status, j.ScheduleState, j.SuccessiveFailures)
+	}
+	le := j.LastExecution
+	if le == nil || le.State != "Failed" || le.Began == nil || le.Ended != nil || le.ErrorCode != "SystemForCrossDomainIdentityManagementCredentialsNotValid" {
+		t.Errorf("last execution %+v", le)
+	}
+	if ls := j.LastSuccess; ls == nil || ls.Began != nil || ls.Ended != nil {
+		t.Errorf("zero-date success should have unknown times: %+v", ls)
+	}
+	q := j.Quarantine
+	if q == nil || q.Reason != "EncounteredQuarantineException" || q.CurrentBegan != nil || q.SeriesBegan == nil || q.ErrorMessage != "m" {
+		t.Errorf("quarantine %+v", q)
+	}
+	if j.LastExport != nil {
+		t.Errorf("no export run was sent: %+v", j.LastExport)
+	}
+	if _, _, err := jobsPage([]byte(`{"value":[{"id":"j","status":{"countSuccessiveCompleteFailures":"3"}}]}`)); !errors.Is(err, errMalformed) {
+		t.Errorf("a count sent as text is malformed: %v", err)
+	}
 }
