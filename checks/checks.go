@@ -87,6 +87,7 @@ func All() []Check {
 	return []Check{
 		permissionConfigured(),
 		permissionConsented(),
+		permissionExtra(),
 		secretExpiry(),
 		certificateExpiry(),
 		secretLifetime(),
@@ -100,6 +101,10 @@ func All() []Check {
 		customClaims(),
 		scimRequiredMapping(),
 		scimRecommendedMappings(),
+		scimJobRunning(),
+		scimJobFailing(),
+		scimNobodyAssigned(),
+		scimNotReachingCloudflare(),
 		premiumLicense(),
 		idpExists(),
 		idpMatchesEntra(),

@@ -46,6 +46,7 @@ func healthy() *snapshot.Snapshot {
 		TakenAt:                 now,
 		TenantID:                tenantID,
 		GraphPermissions:        graphPermissions,
+		GraphRoles:              map[string]string{"7ab1d382-f21e-4acd-a863-ba3e13f7da61": "Directory.Read.All", "62a82d76-70ea-41e2-9197-370581804d09": "Group.ReadWrite.All"},
 		GraphServicePrincipalID: "graph-sp",
 		PremiumPlans:            []string{"AAD_PREMIUM via SPE_E3"},
 		AuthDomain:              "acme.cloudflareaccess.com",
@@ -54,14 +55,16 @@ func healthy() *snapshot.Snapshot {
 			{
 				ID: idpID, Name: "Entra ID", Type: "azureAD", ClientID: appID, DirectoryID: tenantID,
 				PKCEEnabled: ptr(true), SupportGroups: ptr(true), EmailClaimName: ptr("email"), Claims: []string{"groups", "upn"}, Prompt: ptr("login"),
-				SCIM: &snapshot.IdPSCIM{Enabled: ptr(true), UserDeprovision: ptr(true), SeatDeprovision: ptr(true), IdentityUpdateBehavior: ptr("automatic")},
+				SCIM: &snapshot.IdPSCIM{Enabled: ptr(true), UserDeprovision: ptr(true), SeatDeprovision: ptr(true), IdentityUpdateBehavior: ptr("automatic"),
+					BaseURL: "https://acme.cloudflareaccess.com/populate/abc"},
+				SCIMLog: &snapshot.SCIMLog{Since: now.Add(-7 * 24 * time.Hour), Latest: at(-25 * time.Minute)},
 			},
 		},
 		Integrations: []snapshot.Integration{{
 			Name:       "corp-sso",
 			EntraAppID: appID,
 			SCIMAppID:  scimID,
-			Expiry:     snapshot.Expiry{Warning: 30 * 24 * time.Hour, Critical: 7 * 24 * time.Hour, MaxSecretLifetime: 365 * 24 * time.Hour},
+			Expiry:     snapshot.Expiry{Warning: 30 * 24 * time.Hour, Critical: 7 * 24 * time.Hour, MaxSecretLifetime: 365 * 24 * time.Hour, SCIMStaleAfter: 24 * time.Hour},
 			Baseline: snapshot.Baseline{
 				PKCEEnabled: ptr(true), SupportGroups: ptr(true), ConditionalAccessEnabled: ptr(false),
 				EmailClaimName: ptr("email"), Claims: &[]string{"upn", "groups"}, Prompt: ptr("login"),
@@ -81,8 +84,13 @@ func healthy() *snapshot.Snapshot {
 				ClientID: "app-sp", ResourceID: "graph-sp", ConsentType: "AllPrincipals",
 				Scope: " email  offline_access openid profile User.Read Directory.Read.All GroupMember.Read.All",
 			}},
-			Provisioning: &snapshot.Provisioning{ServicePrincipalID: "scim-sp", DisplayName: "Cloudflare Access SCIM", Jobs: []snapshot.SyncJob{{
-				ID: "scim.1", Mappings: []snapshot.ObjectMapping{
+			AppRoleAssignments: []snapshot.AppRoleAssignment{},
+			Provisioning: &snapshot.Provisioning{ServicePrincipalID: "scim-sp", DisplayName: "Cloudflare Access SCIM", Assigned: ptr(true), Jobs: []snapshot.SyncJob{{
+				ID: "scim.1", Status: "Active", ScheduleState: "Active",
+				LastExecution: &snapshot.SyncExecution{State: "Succeeded", Began: at(-26 * time.Minute), Ended: at(-25 * time.Minute), CountEntitled: 40, CountExported: 2},
+				LastSuccess:   &snapshot.SyncExecution{State: "Succeeded", Began: at(-26 * time.Minute), Ended: at(-25 * time.Minute), CountEntitled: 40, CountExported: 2},
+				LastExport:    &snapshot.SyncExecution{State: "Succeeded", Began: at(-26 * time.Minute), Ended: at(-25 * time.Minute), CountEntitled: 40, CountExported: 2},
+				Mappings: []snapshot.ObjectMapping{
 					{Enabled: true, SourceObjectName: "Group", TargetObjectName: "urn:ietf:params:scim:schemas:core:2.0:Group"},
 					{Enabled: true, SourceObjectName: "User", TargetObjectName: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
 						AttributeMappings: []snapshot.AttributeMapping{
@@ -588,7 +596,8 @@ func TestCatalog(t *testing.T) {
 		"ENTRA-PERM-001", "ENTRA-PERM-002", "ENTRA-CRED-001", "ENTRA-CRED-002", "ENTRA-CRED-003", "ENTRA-CRED-004",
 		"ENTRA-APP-001", "ENTRA-APP-002", "ENTRA-APP-003", "ENTRA-APP-004", "ENTRA-APP-005", "ENTRA-CLAIM-001", "ENTRA-CLAIM-002",
 		"ENTRA-SCIM-001", "ENTRA-SCIM-002", "ENTRA-LIC-001",
-		"CF-IDP-001", "CF-IDP-002", "CF-IDP-003", "CF-SCIM-001", "CF-SCIM-002", "DRIFT-001",
+		"CF-IDP-001", "CF-IDP-002", "CF-IDP-003", "CF-SCIM-001", "CF-SCIM-002",
+		"CF-POL-001", "CF-POL-002", "CF-POL-003", "CF-POL-004", "DRIFT-001",
 	} {
 		if !seen[id] {
 			t.Errorf("%s is not in the catalog", id)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode"
@@ -13,6 +14,7 @@ import (
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/demo"
 	"github.com/driftd/driftd/internal/sim"
+	"github.com/driftd/driftd/internal/simtest"
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/report"
 )
@@ -37,8 +39,8 @@ const (
 )
 
 var (
-	entraKinds = []snapshot.DataKind{snapshot.EntraApplication, snapshot.EntraServicePrincipal, snapshot.EntraPermissionGrants, snapshot.EntraGraphPermissions, snapshot.EntraProvisioning, snapshot.EntraLicenses, snapshot.EntraAppSettings, snapshot.EntraAppOwners, snapshot.EntraGroups}
-	cfKinds    = []snapshot.DataKind{snapshot.CloudflareIdPs, snapshot.CloudflareOrg, snapshot.CloudflareAccessPolicies, snapshot.CloudflareAccessApps, snapshot.CloudflareAccessGroups, snapshot.CloudflareGatewayRules}
+	entraKinds = []snapshot.DataKind{snapshot.EntraApplication, snapshot.EntraServicePrincipal, snapshot.EntraPermissionGrants, snapshot.EntraGraphPermissions, snapshot.EntraProvisioning, snapshot.EntraLicenses, snapshot.EntraAppSettings, snapshot.EntraAppOwners, snapshot.EntraAppRoleAssignments, snapshot.EntraProvisioningAssignments, snapshot.EntraGroups}
+	cfKinds    = []snapshot.DataKind{snapshot.CloudflareIdPs, snapshot.CloudflareOrg, snapshot.CloudflareAccessPolicies, snapshot.CloudflareAccessApps, snapshot.CloudflareAccessGroups, snapshot.CloudflareGatewayRules, snapshot.CloudflareSCIMLogs}
 	grantsOnly = []snapshot.DataKind{snapshot.EntraPermissionGrants}
 	idpsOnly   = []snapshot.DataKind{snapshot.CloudflareIdPs}
 	orgOnly    = []snapshot.DataKind{snapshot.CloudflareOrg}
@@ -56,6 +58,10 @@ type hostileCase struct {
 	// complete (with exactly the fault-free findings).
 	gaps    []snapshot.DataKind
 	timeout time.Duration // default 20 s
+	// parallel: the case mostly waits (retries with backoff, a slow
+	// body), so it runs concurrently with the other such cases, after
+	// the rest.
+	parallel bool
 }
 
 const (
@@ -65,7 +71,29 @@ const (
 	orgPath    = "/organizations"
 	tokenPath  = "/oauth2/v2.0/token"
 	batchPath  = "$batch"
+	// Round four's sub-requests:
+	// groups/{id}/transitiveMembers/microsoft.graph.user?$count=true…
+	groupsPath = "/groups/"
 )
+
+// cfPolicyEndpoint is one of the Cloudflare lists the policy → group
+// checks read, with the data kind a failure of it may cost.
+type cfPolicyEndpoint struct {
+	name, path string
+	kind       snapshot.DataKind
+	// paged: the drifted tenant has more than one item, so a page 2
+	// exists with a page size of 1 (the Gateway rules come in one page).
+	paged bool
+}
+
+var cfPolicyEndpoints = []cfPolicyEndpoint{
+	{"access-policies", "/access/policies", snapshot.CloudflareAccessPolicies, true},
+	{"access-apps", "/access/apps", snapshot.CloudflareAccessApps, true},
+	{"access-groups", "/access/groups", snapshot.CloudflareAccessGroups, false},
+	{"gateway-rules", "/gateway/rules", snapshot.CloudflareGatewayRules, false},
+}
+
+var groupsOnly = []snapshot.DataKind{snapshot.EntraGroups}
 
 var graphSPPath = "/servicePrincipals(appId='" + sim.GraphAppID + "')"
 
@@ -120,31 +148,31 @@ func hostileCases() []hostileCase {
 	add(hostileCase{name: "graph/repeating-paging", pageSize: 2, faults: one(graphFault(grantsPath, sim.Fault{Kind: sim.KindRepeatPaging})), gaps: grantsOnly})
 	add(hostileCase{name: "graph/next-link-other-port", capture: "https", faults: toward(graphFault(grantsPath, sim.Fault{Kind: sim.KindForeignNextLink})), gaps: grantsOnly})
 	add(hostileCase{name: "graph/next-link-plain-http", capture: "http", faults: toward(graphFault(grantsPath, sim.Fault{Kind: sim.KindForeignNextLink})), gaps: grantsOnly})
-	add(hostileCase{name: "graph/page-2-unavailable", pageSize: 2, faults: one(graphFault(grantsPath, sim.Fault{QueryContains: "$skiptoken", Status: 503, RetryAfter: "1"})), gaps: grantsOnly})
+	add(hostileCase{parallel: true, name: "graph/page-2-unavailable", pageSize: 2, faults: one(graphFault(grantsPath, sim.Fault{QueryContains: "$skiptoken", Status: 503, RetryAfter: "1"})), gaps: grantsOnly})
 
 	// Graph on the wire.
 	add(hostileCase{name: "graph/oversized-item", faults: one(graphFault(grantsPath, sim.Fault{Kind: sim.KindOversized})), gaps: entraKinds})
 	add(hostileCase{name: "graph/oversized-batch", faults: one(graphFault(batchPath, sim.Fault{Kind: sim.KindOversized})), gaps: entraKinds})
-	add(hostileCase{name: "graph/slow-body", faults: one(graphFault(grantsPath, sim.Fault{Kind: sim.KindSlowBody, Duration: time.Minute})), gaps: entraKinds, timeout: 5 * time.Second})
+	add(hostileCase{parallel: true, name: "graph/slow-body", faults: one(graphFault(grantsPath, sim.Fault{Kind: sim.KindSlowBody, Duration: time.Minute})), gaps: entraKinds, timeout: 5 * time.Second})
 	add(hostileCase{name: "graph/truncated", faults: one(graphFault(grantsPath, sim.Fault{Kind: sim.KindTruncated})), gaps: entraKinds})
 	add(hostileCase{name: "graph/malformed", faults: one(graphFault(grantsPath, sim.Fault{Kind: sim.KindMalformed})), gaps: entraKinds})
 	add(hostileCase{name: "graph/connection-reset", faults: one(graphFault(grantsPath, sim.Fault{Kind: sim.KindReset})), gaps: entraKinds})
 	add(hostileCase{name: "graph/echoes-authorization", faults: one(graphFault(batchPath, sim.Fault{Kind: sim.KindEchoRequest})), gaps: entraKinds})
-	add(hostileCase{name: "graph/item-429-seconds", faults: one(graphFault(grantsPath, sim.Fault{Status: 429, RetryAfter: "1"})), gaps: grantsOnly})
-	add(hostileCase{name: "graph/item-429-http-date", faults: one(graphFault(grantsPath, sim.Fault{Status: 429, RetryAfterDate: time.Second})), gaps: grantsOnly})
-	add(hostileCase{name: "graph/batch-429-http-date", faults: one(graphFault(batchPath, sim.Fault{Status: 429, RetryAfterDate: time.Second})), gaps: entraKinds})
-	add(hostileCase{name: "graph/item-503", faults: one(graphFault(grantsPath, sim.Fault{Status: 503, RetryAfter: "1"})), gaps: grantsOnly})
-	add(hostileCase{name: "graph/item-504", faults: one(graphFault(grantsPath, sim.Fault{Status: 504, RetryAfter: "1"})), gaps: grantsOnly})
-	add(hostileCase{name: "graph/batch-503", faults: one(graphFault(batchPath, sim.Fault{Status: 503, RetryAfter: "1"})), gaps: entraKinds})
+	add(hostileCase{parallel: true, name: "graph/item-429-seconds", faults: one(graphFault(grantsPath, sim.Fault{Status: 429, RetryAfter: "1"})), gaps: grantsOnly})
+	add(hostileCase{parallel: true, name: "graph/item-429-http-date", faults: one(graphFault(grantsPath, sim.Fault{Status: 429, RetryAfterDate: time.Second})), gaps: grantsOnly})
+	add(hostileCase{parallel: true, name: "graph/batch-429-http-date", faults: one(graphFault(batchPath, sim.Fault{Status: 429, RetryAfterDate: time.Second})), gaps: entraKinds})
+	add(hostileCase{parallel: true, name: "graph/item-503", faults: one(graphFault(grantsPath, sim.Fault{Status: 503, RetryAfter: "1"})), gaps: grantsOnly})
+	add(hostileCase{parallel: true, name: "graph/item-504", faults: one(graphFault(grantsPath, sim.Fault{Status: 504, RetryAfter: "1"})), gaps: grantsOnly})
+	add(hostileCase{parallel: true, name: "graph/batch-503", faults: one(graphFault(batchPath, sim.Fault{Status: 503, RetryAfter: "1"})), gaps: entraKinds})
 
 	// The token endpoint.
-	add(hostileCase{name: "token/redirect-307-other-port", capture: "https", faults: toward(tokenFault(sim.Fault{Kind: sim.KindRedirect, Status: 307})), gaps: entraKinds})
-	add(hostileCase{name: "token/redirect-302-plain-http", capture: "http", faults: toward(tokenFault(sim.Fault{Kind: sim.KindRedirect, Status: 302})), gaps: entraKinds})
+	add(hostileCase{parallel: true, name: "token/redirect-307-other-port", capture: "https", faults: toward(tokenFault(sim.Fault{Kind: sim.KindRedirect, Status: 307})), gaps: entraKinds})
+	add(hostileCase{parallel: true, name: "token/redirect-302-plain-http", capture: "http", faults: toward(tokenFault(sim.Fault{Kind: sim.KindRedirect, Status: 302})), gaps: entraKinds})
 	add(hostileCase{name: "token/echoes-form", faults: one(tokenFault(sim.Fault{Kind: sim.KindEchoRequest})), gaps: entraKinds})
 	add(hostileCase{name: "token/malformed", faults: one(tokenFault(sim.Fault{Kind: sim.KindMalformed})), gaps: entraKinds})
 	add(hostileCase{name: "token/error-body-200", faults: one(tokenFault(sim.Fault{Kind: sim.KindErrorBody200})), gaps: entraKinds})
-	add(hostileCase{name: "token/429", faults: one(tokenFault(sim.Fault{Status: 429, RetryAfter: "1"})), gaps: entraKinds})
-	add(hostileCase{name: "token/503", faults: one(tokenFault(sim.Fault{Status: 503, RetryAfterDate: time.Second})), gaps: entraKinds})
+	add(hostileCase{parallel: true, name: "token/429", faults: one(tokenFault(sim.Fault{Status: 429, RetryAfter: "1"})), gaps: entraKinds})
+	add(hostileCase{parallel: true, name: "token/503", faults: one(tokenFault(sim.Fault{Status: 503, RetryAfterDate: time.Second})), gaps: entraKinds})
 
 	// Cloudflare.
 	add(hostileCase{name: "cloudflare/success-false-200", faults: one(cfFault(idpsPath, sim.Fault{Kind: sim.KindErrorBody200})), gaps: idpsOnly})
@@ -156,19 +184,91 @@ func hostileCases() []hostileCase {
 	add(hostileCase{name: "cloudflare/organization-result-string", faults: one(cfFault(orgPath, sim.Fault{Kind: sim.KindWrongType, JSON: `"org"`})), gaps: orgOnly})
 	add(hostileCase{name: "cloudflare/result-null-element", faults: one(cfFault(idpsPath, sim.Fault{Kind: sim.KindNullElements, Member: "result"})), gaps: idpsOnly})
 	add(hostileCase{name: "cloudflare/null-in-every-array", faults: one(cfFault(idpsPath, sim.Fault{Kind: sim.KindNullElements})), gaps: idpsOnly})
-	add(hostileCase{name: "cloudflare/redirect-other-port", capture: "https", faults: toward(cfFault(idpsPath, sim.Fault{Kind: sim.KindRedirect})), gaps: idpsOnly})
-	add(hostileCase{name: "cloudflare/redirect-plain-http", capture: "http", faults: toward(cfFault(idpsPath, sim.Fault{Kind: sim.KindRedirect})), gaps: idpsOnly})
+	add(hostileCase{parallel: true, name: "cloudflare/redirect-other-port", capture: "https", faults: toward(cfFault(idpsPath, sim.Fault{Kind: sim.KindRedirect})), gaps: idpsOnly})
+	add(hostileCase{parallel: true, name: "cloudflare/redirect-plain-http", capture: "http", faults: toward(cfFault(idpsPath, sim.Fault{Kind: sim.KindRedirect})), gaps: idpsOnly})
 	add(hostileCase{name: "cloudflare/endless-pages", faults: one(cfFault(idpsPath, sim.Fault{Kind: sim.KindEndlessPaging})), gaps: idpsOnly})
 	add(hostileCase{name: "cloudflare/oversized", faults: one(cfFault(idpsPath, sim.Fault{Kind: sim.KindOversized})), gaps: idpsOnly})
 	add(hostileCase{name: "cloudflare/huge-names", faults: one(cfFault(idpsPath, sim.Fault{Kind: sim.KindHugeStrings})), gaps: idpsOnly})
-	add(hostileCase{name: "cloudflare/429-seconds", faults: one(cfFault(idpsPath, sim.Fault{Status: 429, RetryAfter: "1"})), gaps: idpsOnly})
-	add(hostileCase{name: "cloudflare/429-http-date", faults: one(cfFault(idpsPath, sim.Fault{Status: 429, RetryAfterDate: time.Second})), gaps: idpsOnly})
-	add(hostileCase{name: "cloudflare/503", faults: one(cfFault(idpsPath, sim.Fault{Status: 503, RetryAfter: "1"})), gaps: idpsOnly})
+	add(hostileCase{parallel: true, name: "cloudflare/429-seconds", faults: one(cfFault(idpsPath, sim.Fault{Status: 429, RetryAfter: "1"})), gaps: idpsOnly})
+	add(hostileCase{parallel: true, name: "cloudflare/429-http-date", faults: one(cfFault(idpsPath, sim.Fault{Status: 429, RetryAfterDate: time.Second})), gaps: idpsOnly})
+	add(hostileCase{parallel: true, name: "cloudflare/503", faults: one(cfFault(idpsPath, sim.Fault{Status: 503, RetryAfter: "1"})), gaps: idpsOnly})
 	add(hostileCase{name: "cloudflare/truncated", faults: one(cfFault(idpsPath, sim.Fault{Kind: sim.KindTruncated})), gaps: cfKinds})
 	add(hostileCase{name: "cloudflare/malformed", faults: one(cfFault(idpsPath, sim.Fault{Kind: sim.KindMalformed})), gaps: idpsOnly})
-	add(hostileCase{name: "cloudflare/connection-reset", faults: one(cfFault(idpsPath, sim.Fault{Kind: sim.KindReset})), gaps: cfKinds})
-	add(hostileCase{name: "cloudflare/slow-body", faults: one(cfFault(idpsPath, sim.Fault{Kind: sim.KindSlowBody, Duration: time.Minute})), gaps: []snapshot.DataKind{snapshot.CloudflareIdPs, snapshot.EntraGroups}, timeout: 5 * time.Second})
+	add(hostileCase{parallel: true, name: "cloudflare/connection-reset", faults: one(cfFault(idpsPath, sim.Fault{Kind: sim.KindReset})), gaps: cfKinds})
+	add(hostileCase{parallel: true, name: "cloudflare/slow-body", faults: one(cfFault(idpsPath, sim.Fault{Kind: sim.KindSlowBody, Duration: time.Minute})), gaps: []snapshot.DataKind{snapshot.CloudflareIdPs, snapshot.EntraGroups}, timeout: 5 * time.Second})
 	add(hostileCase{name: "cloudflare/echoes-authorization", faults: one(cfFault(idpsPath, sim.Fault{Kind: sim.KindEchoRequest})), gaps: idpsOnly})
+
+	// The Cloudflare lists the policy → group checks read: each fault
+	// costs that list (a reset or a truncated answer may take the other
+	// Cloudflare reads on the same connection with it).
+	for _, ep := range cfPolicyEndpoints {
+		only := []snapshot.DataKind{ep.kind}
+		name := "cloudflare/" + ep.name + "/"
+		f := func(fault sim.Fault) sim.Fault { return cfFault(ep.path, fault) }
+		add(hostileCase{name: name + "success-false-200", faults: one(f(sim.Fault{Kind: sim.KindErrorBody200})), gaps: only})
+		for _, raw := range []string{"null", "{}", `"result"`, "3"} {
+			add(hostileCase{name: name + "result-" + typeName(raw), faults: one(f(sim.Fault{Kind: sim.KindWrongType, JSON: raw})), gaps: only})
+		}
+		add(hostileCase{name: name + "result-null-element", faults: one(f(sim.Fault{Kind: sim.KindNullElements, Member: "result"})), gaps: only})
+		add(hostileCase{name: name + "null-in-every-array", faults: one(f(sim.Fault{Kind: sim.KindNullElements})), gaps: only})
+		add(hostileCase{parallel: true, name: name + "redirect-other-port", capture: "https", faults: toward(f(sim.Fault{Kind: sim.KindRedirect})), gaps: only})
+		add(hostileCase{parallel: true, name: name + "redirect-plain-http", capture: "http", faults: toward(f(sim.Fault{Kind: sim.KindRedirect})), gaps: only})
+		add(hostileCase{name: name + "oversized", faults: one(f(sim.Fault{Kind: sim.KindOversized})), gaps: only})
+		add(hostileCase{name: name + "huge-names", faults: one(f(sim.Fault{Kind: sim.KindHugeStrings})), gaps: only})
+		add(hostileCase{name: name + "403", faults: one(f(sim.Fault{Status: 403})), gaps: only})
+		add(hostileCase{parallel: true, name: name + "429-seconds", faults: one(f(sim.Fault{Status: 429, RetryAfter: "1"})), gaps: only})
+		add(hostileCase{parallel: true, name: name + "429-once", faults: one(f(sim.Fault{Status: 429, RetryAfterDate: time.Second, Times: 1})), gaps: only})
+		add(hostileCase{parallel: true, name: name + "500", faults: one(f(sim.Fault{Status: 500})), gaps: only})
+		add(hostileCase{parallel: true, name: name + "503", faults: one(f(sim.Fault{Status: 503, RetryAfter: "1"})), gaps: only})
+		add(hostileCase{name: name + "truncated", faults: one(f(sim.Fault{Kind: sim.KindTruncated})), gaps: cfKinds})
+		add(hostileCase{name: name + "malformed", faults: one(f(sim.Fault{Kind: sim.KindMalformed})), gaps: only})
+		add(hostileCase{parallel: true, name: name + "connection-reset", faults: one(f(sim.Fault{Kind: sim.KindReset})), gaps: cfKinds})
+		add(hostileCase{parallel: true, name: name + "slow-body", faults: one(f(sim.Fault{Kind: sim.KindSlowBody, Duration: time.Minute})), gaps: []snapshot.DataKind{ep.kind, snapshot.EntraGroups}, timeout: 5 * time.Second})
+		add(hostileCase{name: name + "echoes-authorization", faults: one(f(sim.Fault{Kind: sim.KindEchoRequest})), gaps: only})
+		if ep.paged {
+			add(hostileCase{parallel: true, name: name + "page-2-unavailable", pageSize: 1, faults: one(f(sim.Fault{QueryContains: "page=2", Status: 503, RetryAfter: "1"})), gaps: only})
+		}
+	}
+	// Rules nested inside the list items.
+	add(hostileCase{name: "cloudflare/access-policies/include-null-element", faults: one(cfFault("/access/policies", sim.Fault{Kind: sim.KindNullElements, Member: "include"})), gaps: []snapshot.DataKind{snapshot.CloudflareAccessPolicies}})
+	add(hostileCase{name: "cloudflare/access-apps/policies-null-element", faults: one(cfFault("/access/apps", sim.Fault{Kind: sim.KindNullElements, Member: "policies"})), gaps: []snapshot.DataKind{snapshot.CloudflareAccessApps}})
+	add(hostileCase{name: "cloudflare/access-groups/include-null-element", faults: one(cfFault("/access/groups", sim.Fault{Kind: sim.KindNullElements, Member: "include"})), gaps: []snapshot.DataKind{snapshot.CloudflareAccessGroups}})
+
+	// Round four, the referenced groups' lookups inside $batch: each
+	// fault is a correct result or a gap for entra.groups, never a group
+	// that "does not exist" (CF-POL-001) nor an empty one (CF-POL-003).
+	gf := func(fault sim.Fault) sim.Fault { return graphFault(groupsPath, fault) }
+	add(hostileCase{name: "graph/groups/value-null-element", faults: one(gf(sim.Fault{Kind: sim.KindNullElements, Member: "value"})), gaps: groupsOnly})
+	add(hostileCase{name: "graph/groups/null-in-every-array", faults: one(gf(sim.Fault{Kind: sim.KindNullElements})), gaps: groupsOnly})
+	for _, raw := range []string{"null", "{}", `"value"`, "42"} {
+		add(hostileCase{name: "graph/groups/value-" + typeName(raw), faults: one(gf(sim.Fault{Kind: sim.KindWrongType, JSON: raw})), gaps: groupsOnly})
+	}
+	for _, c := range []struct{ name, raw string }{{"null", "null"}, {"string", `"many"`}, {"numeric-string", `"0"`}, {"negative", "-1"}, {"fraction", "1.5"}, {"object", "{}"}} {
+		add(hostileCase{name: "graph/groups/count-" + c.name, faults: one(gf(sim.Fault{Kind: sim.KindWrongType, Member: "@odata.count", JSON: c.raw})), gaps: groupsOnly})
+	}
+	add(hostileCase{name: "graph/groups/item-body-string", faults: one(gf(sim.Fault{Kind: sim.KindWrongType, Member: "@item.body"})), gaps: groupsOnly})
+	add(hostileCase{name: "graph/groups/item-status-string", faults: one(gf(sim.Fault{Kind: sim.KindWrongType, Member: "@item.status"})), gaps: groupsOnly})
+	add(hostileCase{name: "graph/groups/error-body-200", faults: one(gf(sim.Fault{Kind: sim.KindErrorBody200})), gaps: groupsOnly})
+	add(hostileCase{name: "graph/groups/endless-paging", faults: one(gf(sim.Fault{Kind: sim.KindEndlessPaging})), gaps: groupsOnly})
+	add(hostileCase{name: "graph/groups/repeating-paging", faults: one(gf(sim.Fault{Kind: sim.KindRepeatPaging})), gaps: groupsOnly})
+	add(hostileCase{name: "graph/groups/next-link-other-port", capture: "https", faults: toward(gf(sim.Fault{Kind: sim.KindForeignNextLink})), gaps: groupsOnly})
+	add(hostileCase{name: "graph/groups/next-link-plain-http", capture: "http", faults: toward(gf(sim.Fault{Kind: sim.KindForeignNextLink})), gaps: groupsOnly})
+	for _, status := range []int{400, 401, 403, 500, 502} {
+		add(hostileCase{name: fmt.Sprintf("graph/groups/%d", status), faults: one(gf(sim.Fault{Status: status})), gaps: groupsOnly})
+	}
+	add(hostileCase{parallel: true, name: "graph/groups/429-seconds", faults: one(gf(sim.Fault{Status: 429, RetryAfter: "1"})), gaps: groupsOnly})
+	add(hostileCase{parallel: true, name: "graph/groups/429-http-date", faults: one(gf(sim.Fault{Status: 429, RetryAfterDate: time.Second})), gaps: groupsOnly})
+	add(hostileCase{parallel: true, name: "graph/groups/429-once", faults: one(gf(sim.Fault{Status: 429, RetryAfter: "1", Times: 1})), gaps: groupsOnly})
+	add(hostileCase{parallel: true, name: "graph/groups/503", faults: one(gf(sim.Fault{Status: 503, RetryAfter: "1"})), gaps: groupsOnly})
+	add(hostileCase{parallel: true, name: "graph/groups/504", faults: one(gf(sim.Fault{Status: 504, RetryAfter: "1"})), gaps: groupsOnly})
+	add(hostileCase{name: "graph/groups/oversized", faults: one(gf(sim.Fault{Kind: sim.KindOversized})), gaps: groupsOnly})
+	add(hostileCase{name: "graph/groups/truncated", faults: one(gf(sim.Fault{Kind: sim.KindTruncated})), gaps: groupsOnly})
+	add(hostileCase{name: "graph/groups/malformed", faults: one(gf(sim.Fault{Kind: sim.KindMalformed})), gaps: groupsOnly})
+	add(hostileCase{parallel: true, name: "graph/groups/connection-reset", faults: one(gf(sim.Fault{Kind: sim.KindReset})), gaps: groupsOnly})
+	add(hostileCase{parallel: true, name: "graph/groups/slow-body", faults: one(gf(sim.Fault{Kind: sim.KindSlowBody, Duration: time.Minute})), gaps: groupsOnly, timeout: 5 * time.Second})
+	add(hostileCase{name: "graph/groups/echoes-authorization", faults: one(gf(sim.Fault{Kind: sim.KindEchoRequest})), gaps: groupsOnly})
+	add(hostileCase{parallel: true, name: "graph/groups/redirect-307-other-port", capture: "https", faults: toward(gf(sim.Fault{Kind: sim.KindRedirect, Status: 307})), gaps: groupsOnly})
+	add(hostileCase{parallel: true, name: "graph/groups/redirect-302-plain-http", capture: "http", faults: toward(gf(sim.Fault{Kind: sim.KindRedirect, Status: 302})), gaps: groupsOnly})
 	return cases
 }
 
@@ -197,13 +297,32 @@ type expectation struct {
 func startCanarySim(t *testing.T, pageSize int) (*demo.Environment, *config.Config) {
 	t.Helper()
 	env, cfg := startSim(t, demo.ScenarioDrifted, sim.Options{PageSize: pageSize})
+	return env, canary(env, cfg)
+}
+
+// startCanarySimParallel is startCanarySim for subtests that run
+// concurrently, which must not set environment variables:
+// TestHostileServers sets the ones simtest.Start would for all of them.
+func startCanarySimParallel(t *testing.T, pageSize int) (*demo.Environment, *config.Config) {
+	t.Helper()
+	env, err := demo.Start(t.TempDir(), demo.ScenarioDrifted, time.Now(), sim.Options{PageSize: pageSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Close)
+	return env, canary(env, simtest.Config(t, env))
+}
+
+// canary makes the simulated tenant and driftd's configuration use the
+// canary credentials.
+func canary(env *demo.Environment, cfg *config.Config) *config.Config {
 	env.Server.Update(func(tn *sim.Tenant) {
 		tn.AuditorClientSecret = canaryClientSecret
 		tn.CloudflareAPIToken = canaryAPIToken
 	})
 	cfg.Entra.ClientSecret = config.NewSecret(canaryClientSecret)
 	cfg.Cloudflare.APIToken = config.NewSecret(canaryAPIToken)
-	return env, cfg
+	return cfg
 }
 
 // faultFree audits the tenant without faults: the findings every hostile
@@ -379,64 +498,94 @@ func checkSecrets(t *testing.T, env *demo.Environment, res *Result, capture *sim
 }
 
 func TestHostileServers(t *testing.T) {
+	// What simtest.Start sets, once for every subtest (the concurrent
+	// ones do not set it themselves).
+	t.Setenv("CLOUDFLARE_BASE_URL", "https://cloudflare-env.invalid/")
+	t.Setenv("CLOUDFLARE_API_TOKEN", "from-the-environment")
+	cases := hostileCases()
 	expectations := map[int]expectation{}
-	for _, c := range hostileCases() {
-		t.Run(c.name, func(t *testing.T) {
-			want, ok := expectations[c.pageSize]
-			if !ok {
-				want = faultFree(t, c.pageSize)
-				expectations[c.pageSize] = want
-			}
-			env, cfg := startCanarySim(t, c.pageSize)
-			var capture *sim.Capture
-			if c.capture != "" {
-				var err error
-				if capture, err = env.Server.StartCapture(c.capture); err != nil {
-					t.Fatal(err)
-				}
-				defer capture.Close()
-			}
-			target := ""
-			if capture != nil {
-				target = capture.URL
-			}
-			for _, f := range c.faults(target) {
-				env.Server.InjectFault(f)
-			}
-			timeout := c.timeout
-			if timeout == 0 {
-				timeout = 20 * time.Second
-			}
-			start := time.Now()
-			res := runGuarded(t, cfg, timeout)
-			if res == nil {
-				return
-			}
-			r := res.Report
-			served := env.Server.Requests()
-
-			checkOutcome(t, r, want, c.gaps)
-			checkSecrets(t, env, res, capture)
-			if out, _ := json.Marshal(r); len(out) > maxReportBytes {
-				t.Errorf("report JSON is %d bytes", len(out))
-			}
-			if served[sim.ServiceGraph] > maxGraphCalls || served[sim.ServiceToken] > maxTokenCalls || served[sim.ServiceCloudflare] > maxCloudflareCalls {
-				t.Errorf("requests served %v exceed the bounds", served)
-			}
-			if v := env.Server.RetryAfterViolations(); len(v) > 0 {
-				t.Errorf("requests sent before their Retry-After: %+v", v)
-			}
-			if len(env.Server.FaultsServed()) == 0 {
-				t.Errorf("the fault was never served: the case tests nothing")
-			}
-			var kinds []string
-			for _, g := range r.Gaps {
-				kinds = append(kinds, g.What)
-			}
-			sort.Strings(kinds)
-			t.Logf("%s in %v; gaps %v; requests %v", statusLine(r), time.Since(start).Round(time.Millisecond), kinds, served)
-		})
+	for _, c := range cases {
+		if _, ok := expectations[c.pageSize]; !ok {
+			expectations[c.pageSize] = faultFree(t, c.pageSize)
+		}
 	}
+	run := func(t *testing.T, c hostileCase) {
+		want := expectations[c.pageSize]
+		var (
+			env *demo.Environment
+			cfg *config.Config
+		)
+		if c.parallel {
+			env, cfg = startCanarySimParallel(t, c.pageSize)
+		} else {
+			env, cfg = startCanarySim(t, c.pageSize)
+		}
+		var capture *sim.Capture
+		if c.capture != "" {
+			var err error
+			if capture, err = env.Server.StartCapture(c.capture); err != nil {
+				t.Fatal(err)
+			}
+			defer capture.Close()
+		}
+		target := ""
+		if capture != nil {
+			target = capture.URL
+		}
+		for _, f := range c.faults(target) {
+			env.Server.InjectFault(f)
+		}
+		timeout := c.timeout
+		if timeout == 0 {
+			timeout = 20 * time.Second
+		}
+		start := time.Now()
+		res := runGuarded(t, cfg, timeout)
+		if res == nil {
+			return
+		}
+		r := res.Report
+		served := env.Server.Requests()
+
+		checkOutcome(t, r, want, c.gaps)
+		checkSecrets(t, env, res, capture)
+		if out, _ := json.Marshal(r); len(out) > maxReportBytes {
+			t.Errorf("report JSON is %d bytes", len(out))
+		}
+		if served[sim.ServiceGraph] > maxGraphCalls || served[sim.ServiceToken] > maxTokenCalls || served[sim.ServiceCloudflare] > maxCloudflareCalls {
+			t.Errorf("requests served %v exceed the bounds", served)
+		}
+		if v := env.Server.RetryAfterViolations(); len(v) > 0 {
+			t.Errorf("requests sent before their Retry-After: %+v", v)
+		}
+		if len(env.Server.FaultsServed()) == 0 {
+			t.Errorf("the fault was never served: the case tests nothing")
+		}
+		var kinds []string
+		for _, g := range r.Gaps {
+			kinds = append(kinds, g.What)
+		}
+		sort.Strings(kinds)
+		t.Logf("%s in %v; gaps %v; requests %v", statusLine(r), time.Since(start).Round(time.Millisecond), kinds, served)
+	}
+	for _, c := range cases {
+		if !c.parallel {
+			t.Run(c.name, func(t *testing.T) { run(t, c) })
+		}
+	}
+	// The cases that mostly wait run all at once: t.Parallel would hold
+	// them to -parallel (the number of CPUs) at a time.
+	var wg sync.WaitGroup
+	for _, c := range cases {
+		if c.parallel {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				t.Run(c.name, func(t *testing.T) { run(t, c) })
+			}()
+		}
+	}
+	wg.Wait()
 }
 
 func statusLine(r *report.Report) string {
