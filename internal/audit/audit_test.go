@@ -104,6 +104,9 @@ func TestDriftedTenantFindings(t *testing.T) {
 		"corp-sso CF-IDP-003 support_groups",
 		"corp-sso CF-POL-001 include/0/" + sim.GroupFinanceID,
 		"corp-sso CF-POL-002 support_groups",
+		// The deleted contractors login method is no integration's now, so
+		// the rule through it is the first integration's to report.
+		"corp-sso CF-POL-004 include/0/" + sim.GroupContractorsID + "/" + sim.ContractorsIdPID,
 		"corp-sso CF-SCIM-001 scim_config.identity_update_behavior",
 		"corp-sso CF-SCIM-001 scim_config.user_deprovision",
 		"corp-sso CF-SCIM-002 support_groups",

@@ -207,7 +207,8 @@ func healthyPolicies(t *Tenant, now time.Time) {
 	}
 	contractors := AccessPolicy{
 		ID: PolicyContractorsID, Name: "Contractors", Decision: "allow", Reusable: true,
-		Include:   []AccessRule{azureAD(GroupContractorsID, CorpIdPID)},
+		// Contractors sign in through their own login method.
+		Include:   []AccessRule{azureAD(GroupContractorsID, ContractorsIdPID)},
 		Require:   []AccessRule{azureAD(GroupAllStaffID, CorpIdPID)},
 		CreatedAt: at, UpdatedAt: at,
 	}

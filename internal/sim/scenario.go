@@ -381,7 +381,8 @@ func Healthy(now time.Time) *Tenant {
 //     "no_action", email_claim_name "upn" and claims [groups,
 //     employee_id] (the corp app emits groups, neither of the others),
 //     support_groups false while SCIM stays enabled;
-//   - the contractors Cloudflare IdP is deleted (its Entra app is intact);
+//   - the contractors Cloudflare IdP is deleted (its Entra app is intact),
+//     so the reusable Contractors policy's rule through it never matches;
 //   - the Access policy, application and group lists page one by one;
 //   - the Finance group is deleted, so the Grafana application's
 //     "Finance dashboards" policy names a group that does not exist;
