@@ -50,7 +50,11 @@ const (
 	DefaultSCIMStaleAfter  = Duration(24 * time.Hour)
 	DefaultRunTimeout      = Duration(10 * time.Minute)
 	DefaultRetainSnapshots = 50
-	DefaultExportInterval  = Duration(60 * time.Second)
+	// DefaultMaxInFlight bounds the Microsoft Graph $batch requests in
+	// flight at once; MaxMaxInFlight is the most accepted.
+	DefaultMaxInFlight    = 4
+	MaxMaxInFlight        = 16
+	DefaultExportInterval = Duration(60 * time.Second)
 )
 
 // Entra authentication methods for driftd's own app registration.
@@ -369,6 +373,8 @@ type Entra struct {
 	AuthorityHost           string `toml:"authority_host"`
 	GraphURL                string `toml:"graph_url"`
 	CAFile                  string `toml:"ca_file"`
+	// MaxInFlight bounds the $batch requests sent at once (1–16).
+	MaxInFlight int `toml:"max_in_flight"`
 
 	// Certificate is the PEM or PKCS#12 content of CertificateFile, read
 	// at load time so a missing file fails early.
@@ -498,6 +504,7 @@ func readConfigFile(path string) ([]byte, error) {
 // is judged by Validate. An empty string is the same as an absent key.
 func Parse(data []byte, name string) (*Config, error) {
 	cfg := &Config{
+		Entra:     Entra{MaxInFlight: DefaultMaxInFlight},
 		Expiry:    Expiry{Warning: DefaultExpiryWarning, Critical: DefaultExpiryCritical, MaxSecretLifetime: DefaultMaxSecretLifetime, SCIMStaleAfter: DefaultSCIMStaleAfter},
 		Daemon:    Daemon{RunTimeout: DefaultRunTimeout, RetainSnapshots: DefaultRetainSnapshots},
 		Telemetry: Telemetry{ExportInterval: DefaultExportInterval},
@@ -790,6 +797,9 @@ func (c *Config) Validate() error {
 	}
 	if err := checkCAFile("entra.ca_file", e.CAFile); err != nil {
 		return err
+	}
+	if e.MaxInFlight < 1 || e.MaxInFlight > MaxMaxInFlight {
+		return fmt.Errorf("entra.max_in_flight: must be between 1 and %d (default %d)", MaxMaxInFlight, DefaultMaxInFlight)
 	}
 
 	cf := c.Cloudflare

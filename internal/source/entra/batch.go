@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
@@ -55,33 +56,74 @@ func errorMappings() abs.ErrorMappings {
 	return abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue}
 }
 
-// getAll sends the requests as JSON batches of up to 20 and fills in each
-// one's body or error. Throttled items are retried after Retry-After.
+// getAll sends the requests as JSON batches of up to 20, up to
+// s.inFlight batches at once, and fills in each one's body or error.
+// Throttled items are retried after Retry-After; the longest wait Graph
+// asked for holds back every batch of the run, not just the throttled
+// one, so concurrency never turns into hammering.
 func (s *Source) getAll(ctx context.Context, gets []*graphGet) {
+	var chunks [][]*graphGet
 	for start := 0; start < len(gets); start += maxBatch {
-		chunk := gets[start:min(start+maxBatch, len(gets))]
-		pending := chunk
-		for attempt := 1; len(pending) > 0; attempt++ {
-			retry, wait := s.sendBatch(ctx, pending)
-			if len(retry) == 0 {
-				break
-			}
-			if attempt == maxItemAttempts {
-				for _, g := range retry {
-					g.err = fmt.Errorf("still throttled after %d attempts: %w", attempt, g.err)
-				}
-				break
-			}
-			select {
-			case <-ctx.Done():
-				for _, g := range retry {
-					g.err = ctx.Err()
-				}
-				return
-			case <-time.After(wait):
-			}
-			pending = retry
+		chunks = append(chunks, gets[start:min(start+maxBatch, len(gets))])
+	}
+	if len(chunks) <= 1 {
+		for _, c := range chunks {
+			s.getBatch(ctx, c)
 		}
+		return
+	}
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		panics []any
+	)
+	sem := make(chan struct{}, max(s.inFlight, 1))
+	for _, chunk := range chunks {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			// Raised again below, in the reader's goroutine, where the
+			// audit turns it into a failed run.
+			defer func() {
+				if r := recover(); r != nil {
+					mu.Lock()
+					panics = append(panics, r)
+					mu.Unlock()
+				}
+			}()
+			s.getBatch(ctx, chunk)
+		}()
+	}
+	wg.Wait()
+	if len(panics) > 0 {
+		panic(panics[0])
+	}
+}
+
+// getBatch sends one batch of up to 20 requests, retrying throttled items.
+func (s *Source) getBatch(ctx context.Context, chunk []*graphGet) {
+	pending := chunk
+	for attempt := 1; len(pending) > 0; attempt++ {
+		if err := s.gate.wait(ctx); err != nil {
+			for _, g := range pending {
+				g.body, g.err = nil, err
+			}
+			return
+		}
+		retry, wait := s.sendBatch(ctx, pending)
+		if len(retry) == 0 {
+			return
+		}
+		if attempt == maxItemAttempts {
+			for _, g := range retry {
+				g.err = fmt.Errorf("still throttled after %d attempts: %w", attempt, g.err)
+			}
+			return
+		}
+		s.gate.hold(wait)
+		pending = retry
 	}
 }
 

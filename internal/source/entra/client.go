@@ -36,6 +36,8 @@ type Source struct {
 	graphPath   string
 	// gate remembers the latest Retry-After Graph gave (groups.go).
 	gate *retryGate
+	// inFlight bounds the $batch requests sent at once.
+	inFlight int
 }
 
 // maxGraphRetries bounds the SDK's retries of 429/503/504 (it honours
@@ -106,7 +108,7 @@ func New(cfg config.Entra, counter *apicount.Counter) (*Source, error) {
 		return nil, fmt.Errorf("entra: %w", err)
 	}
 	adapter.SetBaseUrl(graphURL.String())
-	return &Source{adapter: adapter, tenantID: cfg.TenantID, graphOrigin: graphOrigin, graphPath: graphURL.Path, gate: gate}, nil
+	return &Source{adapter: adapter, tenantID: cfg.TenantID, graphOrigin: graphOrigin, graphPath: graphURL.Path, gate: gate, inFlight: cfg.MaxInFlight}, nil
 }
 
 // tokenOrigins are the origins the credential may talk to: the authority

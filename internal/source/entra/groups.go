@@ -18,9 +18,6 @@ import (
 	"github.com/driftd/driftd/internal/snapshot"
 )
 
-// groupBatches bounds the $batch requests of the group lookup in flight.
-const groupBatches = 4
-
 var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // GroupsResult is what the group lookup observed.
@@ -66,41 +63,9 @@ func (s *Source) Groups(ctx context.Context, ids []string) GroupsResult {
 		gets = append(gets, &graphGet{info: info})
 		order = append(order, key)
 	}
-	// Graph may have asked, in an earlier round, to wait before the next
-	// request: the lookup starts no sooner.
-	if wait := time.Until(s.gate.notBefore()); wait > 0 && len(gets) > 0 {
-		select {
-		case <-ctx.Done():
-		case <-time.After(min(wait, maxRetryAfter)):
-		}
-	}
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		panics []any
-	)
-	sem := make(chan struct{}, groupBatches)
-	for start := 0; start < len(gets); start += maxBatch {
-		chunk := gets[start:min(start+maxBatch, len(gets))]
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			defer func() {
-				if r := recover(); r != nil {
-					mu.Lock()
-					panics = append(panics, r)
-					mu.Unlock()
-				}
-			}()
-			s.getAll(ctx, chunk)
-		}()
-	}
-	wg.Wait()
-	if len(panics) > 0 {
-		panic(panics[0]) // raised in the reader goroutine, which fails the run
-	}
+	// Graph may have asked, in an earlier round, to wait: getAll's gate
+	// holds the lookup back until then.
+	s.getAll(ctx, gets)
 	for i, g := range gets {
 		key := order[i]
 		if g.err != nil {
@@ -171,6 +136,31 @@ func (g *retryGate) notBefore() time.Time {
 	return g.until
 }
 
+// hold makes every later batch wait d from now (unless already longer).
+func (g *retryGate) hold(d time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if until := time.Now().Add(d); until.After(g.until) {
+		g.until = until
+	}
+}
+
+// wait blocks until the gate opens (at most maxRetryAfter) or ctx ends.
+func (g *retryGate) wait(ctx context.Context) error {
+	d := time.Until(g.notBefore())
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(min(d, maxRetryAfter))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
 func (g *retryGate) wrap(next http.RoundTripper) http.RoundTripper {
 	return gateTransport{g, next}
 }
@@ -183,12 +173,7 @@ type gateTransport struct {
 func (t gateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(req)
 	if err == nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-		wait := retryAfter(map[string]string{"Retry-After": resp.Header.Get("Retry-After")}, time.Now())
-		t.gate.mu.Lock()
-		if until := time.Now().Add(wait); until.After(t.gate.until) {
-			t.gate.until = until
-		}
-		t.gate.mu.Unlock()
+		t.gate.hold(retryAfter(map[string]string{"Retry-After": resp.Header.Get("Retry-After")}, time.Now()))
 	}
 	return resp, err
 }
