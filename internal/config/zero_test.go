@@ -18,6 +18,8 @@ func TestZeroIsNotAbsent(t *testing.T) {
 		{`[[integration]]`, "[expiry]\nwarning = \"0\"\n[[integration]]", `expiry.warning: must be positive (e.g. "30d")`},
 		{`[[integration]]`, "[expiry]\ncritical = \"0s\"\n[[integration]]", `expiry.critical: must be positive (e.g. "7d")`},
 		{`claims = []`, "claims = []\n[telemetry]\nexport_interval = \"0\"", `telemetry.export_interval: must be positive (e.g. "60s")`},
+		{`[cloudflare]`, "max_in_flight = 0\n[cloudflare]", `entra.max_in_flight: must be between 1 and 16 (default 4)`},
+		{`[cloudflare]`, "max_in_flight = 17\n[cloudflare]", `entra.max_in_flight: must be between 1 and 16 (default 4)`},
 	}
 	for _, tc := range refused {
 		text := strings.Replace(validConfig, tc.from, tc.to, 1)
@@ -41,6 +43,9 @@ func TestZeroIsNotAbsent(t *testing.T) {
 	}
 	if time.Duration(cfg.Expiry.Warning) != 30*24*time.Hour || time.Duration(cfg.Expiry.Critical) != 7*24*time.Hour {
 		t.Errorf("expiry defaults: %+v", cfg.Expiry)
+	}
+	if cfg.Entra.MaxInFlight != 4 {
+		t.Errorf("entra.max_in_flight default: %d", cfg.Entra.MaxInFlight)
 	}
 	if time.Duration(cfg.Telemetry.ExportInterval) != time.Minute {
 		t.Errorf("telemetry.export_interval default: %v", cfg.Telemetry.ExportInterval)

@@ -55,6 +55,8 @@ type Server struct {
 	faultFunc func(FaultRequest) (Fault, bool)
 	served    map[string]int // faults answered, by Fault.label
 	requests  map[string]int
+	// inFlight and peak count concurrent requests per service.
+	inFlight, peak map[string]int
 
 	raMu       sync.Mutex           // guards the Retry-After book
 	notBefore  map[string]time.Time // request key → when it may come back
@@ -219,12 +221,34 @@ func (s *Server) Requests() map[string]int {
 	return out
 }
 
+// PeakConcurrency returns the most requests each service was serving at
+// once.
+func (s *Server) PeakConcurrency() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.peak))
+	for k, v := range s.peak {
+		out[k] = v
+	}
+	return out
+}
+
 // wrap counts the request and applies the configured latency.
 func (s *Server) wrap(service string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requests[service]++
+		if s.inFlight == nil {
+			s.inFlight, s.peak = map[string]int{}, map[string]int{}
+		}
+		s.inFlight[service]++
+		s.peak[service] = max(s.peak[service], s.inFlight[service])
 		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			s.inFlight[service]--
+			s.mu.Unlock()
+		}()
 		s.checkRetryAfter(requestKey(service, r))
 		if s.opts.Latency > 0 {
 			timer := time.NewTimer(s.opts.Latency)
