@@ -174,7 +174,17 @@ func (s *Store) RecordRun(ctx context.Context, rec RunRecord, retain int) (Recor
 	if err != nil {
 		return Recorded{}, err
 	}
+	s.checkpoint(ctx)
 	return out, nil
+}
+
+// checkpoint copies the WAL into the database once per run, without
+// waiting for readers (PASSIVE): the next write then starts the WAL over
+// and journal_size_limit cuts the file back. It is housekeeping — the run
+// is already durable — so a checkpoint a reader holds up is simply left
+// for the next run.
+func (s *Store) checkpoint(ctx context.Context) {
+	_, _ = s.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
 }
 
 // openFindings lists the open ones of fs in the order loadFindings uses.

@@ -29,6 +29,9 @@ type Store struct {
 	readOnly bool
 }
 
+// MaxWALBytes is what the write-ahead log is kept within between runs.
+const MaxWALBytes = 1 << 20
+
 // Connection settings. WAL lets readers (driftd status) run beside the
 // writer; FULL makes every commit durable before it returns; busy_timeout
 // makes a second writer (driftd check --state-dir beside the daemon) wait
@@ -36,7 +39,10 @@ type Store struct {
 // transaction take the write lock at BEGIN, so a transaction that reads
 // and then writes never fails half-way on a lock another writer holds.
 const (
-	writeParams = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	writeParams = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate" +
+		// A checkpoint truncates the WAL back to this size (1 MiB), so it
+		// does not stay at its high-water mark between runs.
+		"&_pragma=journal_size_limit(1048576)"
 	// mode=ro opens the file read-only, and query_only refuses every
 	// statement that would write.
 	readParams = "mode=ro&_pragma=busy_timeout(10000)&_pragma=query_only(1)"

@@ -3,6 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -199,5 +203,48 @@ func TestNewerSchemaRefused(t *testing.T) {
 	db.Close()
 	if _, err := Open(context.Background(), dir); err == nil {
 		t.Error("a database from a newer driftd must be refused")
+	}
+}
+
+// The WAL is truncated after each run and the database stops growing once
+// retention prunes old snapshots.
+func TestStoreFilesStayBounded(t *testing.T) {
+	dir := t.TempDir()
+	st, err := Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// A snapshot of a few dozen KB, like a real one with a handful of
+	// integrations.
+	var ins []snapshot.Integration
+	for i := 0; i < 200; i++ {
+		ins = append(ins, snapshot.Integration{Name: fmt.Sprintf("corp-%03d", i), EntraAppID: strings.Repeat("a", 36), SCIMAppID: strings.Repeat("b", 36)})
+	}
+	size := func(name string) int64 {
+		info, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			return 0
+		}
+		return info.Size()
+	}
+	const retain = 10
+	var afterRetention int64
+	for i := 0; i < 120; i++ {
+		at := t0.Add(time.Duration(i) * time.Hour)
+		rep := &report.Report{Version: 1, StartedAt: at, FinishedAt: at, Integrations: []report.IntegrationStatus{{Name: "corp", Status: report.Complete}}}
+		if _, err := st.RecordRun(context.Background(), RunRecord{StartedAt: at, FinishedAt: at, Trigger: "schedule", Report: rep,
+			Snapshot: &snapshot.Snapshot{TakenAt: at, Integrations: ins}}, retain); err != nil {
+			t.Fatal(err)
+		}
+		if wal := size(FileName + "-wal"); wal > MaxWALBytes {
+			t.Fatalf("run %d: WAL is %d bytes, over %d", i, wal, MaxWALBytes)
+		}
+		if i == 2*retain {
+			afterRetention = size(FileName)
+		}
+	}
+	if end := size(FileName); end > afterRetention*3/2 {
+		t.Errorf("database grew from %d to %d bytes though only %d snapshots are kept", afterRetention, end, retain)
 	}
 }
