@@ -52,6 +52,26 @@ func (c *Counter) Throttled() map[string]int {
 	return withServices(c.throttled)
 }
 
+// Mark is a reading of a Counter, to count what was sent after it.
+type Mark struct{ requests, throttled map[string]int }
+
+// Mark reads the counter now.
+func (c *Counter) Mark() Mark {
+	return Mark{requests: c.Requests(), throttled: c.Throttled()}
+}
+
+// Since returns the requests and 429 answers per service counted after m.
+// A counter shared by clients that live across runs gives each run its
+// own figures this way (runs never overlap).
+func (c *Counter) Since(m Mark) (requests, throttled map[string]int) {
+	requests, throttled = c.Requests(), c.Throttled()
+	for k := range requests {
+		requests[k] -= m.requests[k]
+		throttled[k] -= m.throttled[k]
+	}
+	return requests, throttled
+}
+
 // withServices copies m, listing every service even when it is zero.
 func withServices(m map[string]int) map[string]int {
 	out := map[string]int{Graph: 0, Cloudflare: 0, Token: 0}

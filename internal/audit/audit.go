@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/driftd/driftd/checks"
-	"github.com/driftd/driftd/internal/apicount"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/redact"
 	"github.com/driftd/driftd/internal/snapshot"
@@ -39,6 +38,9 @@ type Options struct {
 	Baselines map[string]*snapshot.Snapshot
 	// Telemetry traces the reads and checks; nil means none.
 	Telemetry *telemetry.Telemetry
+	// Readers, when they fit the configuration, are reused (the daemon's
+	// token and connections); otherwise the run builds its own.
+	Readers *Readers
 
 	// beforeRead, in tests, runs at the start of each side's reader
 	// goroutine (to make one panic).
@@ -67,16 +69,15 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Result, error)
 	}
 	tel := opts.Telemetry
 	tracer := tel.Tracer()
-	counter := &apicount.Counter{Instrument: tel.WrapTransport}
 	secrets := redact.ForConfig(cfg)
-	entraSource, err := entra.New(cfg.Entra, counter)
-	if err != nil {
-		return nil, errors.New(secrets.String(err.Error()))
+	readers := opts.Readers
+	if !readers.Fits(cfg, tel) {
+		if readers, err = NewReaders(cfg, tel); err != nil {
+			return nil, err
+		}
 	}
-	cfSource, err := cloudflare.New(cfg.Cloudflare, counter)
-	if err != nil {
-		return nil, errors.New(secrets.String(err.Error()))
-	}
+	counter, entraSource, cfSource := readers.counter, readers.entra, readers.cloudflare
+	mark := counter.Mark()
 
 	started := now().UTC()
 	snap := newSnapshot(cfg, selected, started)
@@ -162,13 +163,14 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Result, error)
 	}
 	rep.StartedAt = started
 	rep.FinishedAt = now().UTC()
+	requests, throttled := counter.Since(mark)
 	rep.Stats = report.Stats{
-		APIRequests: counter.Requests(),
+		APIRequests: requests,
 		DurationMS:  rep.FinishedAt.Sub(started).Milliseconds(),
 	}
 	logger.Debug("audit finished", "integrations", len(rep.Integrations), "findings", len(rep.Findings),
 		"gaps", len(rep.Gaps), "complete", rep.Complete(), "api_requests", rep.Stats.APIRequests, "duration_ms", rep.Stats.DurationMS)
-	return &Result{Report: rep, Snapshot: snap, Throttled: counter.Throttled()}, nil
+	return &Result{Report: rep, Snapshot: snap, Throttled: throttled}, nil
 }
 
 // SelectIntegrations returns the named integrations (all when names is

@@ -18,6 +18,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/driftd/driftd/internal/audit"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/dispatch"
 	"github.com/driftd/driftd/internal/engine"
@@ -58,6 +59,9 @@ type Daemon struct {
 	lock    *statelock.Lock // this daemon's claim on the state directory
 	store   *store.Store
 	systemd Notifier
+	// readers are the API clients, kept across runs (only the Run loop
+	// touches them, and runs never overlap).
+	readers *audit.Readers
 	now     func() time.Time
 
 	// The next scheduled run, owned by the Run loop: due is on the
@@ -182,7 +186,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 		cfg := d.cfg
 		runCtx, cancel := context.WithTimeout(ctx, time.Duration(cfg.Daemon.RunTimeout))
 		cancelRun = cancel
-		eng := &engine.Engine{Store: d.store, Logger: d.logger, Now: d.now, Telemetry: d.opts.Telemetry, Notify: d.opts.Senders != nil}
+		// The API clients outlive runs, so the token and the connections
+		// are reused; a reload that changed [entra], [cloudflare] or the
+		// telemetry gets new ones.
+		if !d.readers.Fits(cfg, d.opts.Telemetry) {
+			readers, err := audit.NewReaders(cfg, d.opts.Telemetry)
+			if err != nil {
+				readers = nil // the run builds its own and fails with the reason
+			}
+			d.readers = readers
+		}
+		eng := &engine.Engine{Store: d.store, Logger: d.logger, Now: d.now, Telemetry: d.opts.Telemetry, Notify: d.opts.Senders != nil, Readers: d.readers}
 		go func() {
 			defer cancel()
 			out, err := eng.RunOnce(runCtx, cfg, trigger, nil)

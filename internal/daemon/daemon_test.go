@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -367,5 +368,36 @@ func TestHealthServerTimeouts(t *testing.T) {
 		if d <= 0 {
 			t.Errorf("%s is not set", name)
 		}
+	}
+}
+
+// The daemon keeps its API clients between runs: one token for its life
+// (it is valid for an hour) and the connections of its first run; a
+// reload that changes only the schedule keeps them.
+func TestDaemonReusesTokenAndConnections(t *testing.T) {
+	f := startDaemon(t, sim.Options{}, "@every 1h", "")
+	waitFor(t, "the start-up run", 20*time.Second, func() bool { return len(f.runs()) == 1 })
+	conns := f.env.Server.Connections()
+	f.writeConfig(daemonSection("@every 1s", f.stateDir, ""))
+	f.reload <- struct{}{}
+	waitFor(t, "three more runs", 20*time.Second, func() bool { return len(f.runs()) >= 4 })
+	f.stop(30 * time.Second)
+	runs := f.runs()
+	if runs[0].APIRequests["token"] == 0 {
+		t.Fatalf("the first run fetched no token: %v", runs[0].APIRequests)
+	}
+	for _, r := range runs[1:] {
+		if r.APIRequests["token"] != 0 {
+			t.Errorf("run %d (%s) sent %d token requests", r.ID, r.Trigger, r.APIRequests["token"])
+		}
+		if r.APIRequests["graph"] != runs[0].APIRequests["graph"] || r.APIRequests["cloudflare"] != runs[0].APIRequests["cloudflare"] {
+			t.Errorf("run %d: %v, first run %v", r.ID, r.APIRequests, runs[0].APIRequests)
+		}
+	}
+	if served := f.env.Server.Requests()["token"]; served != runs[0].APIRequests["token"] {
+		t.Errorf("the token endpoint served %d requests over %d runs, want %d", served, len(runs), runs[0].APIRequests["token"])
+	}
+	if now := f.env.Server.Connections(); !reflect.DeepEqual(now, conns) {
+		t.Errorf("connections after the first run %v, after %d runs %v: they should be reused", conns, len(runs), now)
 	}
 }

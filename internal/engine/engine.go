@@ -50,6 +50,9 @@ type Engine struct {
 	// Telemetry receives the run's spans, metrics and finding events;
 	// nil means none.
 	Telemetry *telemetry.Telemetry
+	// Readers are API clients kept from an earlier run (the daemon's);
+	// nil, or built for another configuration: the run builds its own.
+	Readers *audit.Readers
 
 	// auditFunc replaces audit.Run in tests that need a run to panic.
 	auditFunc func(context.Context, *config.Config, audit.Options) (*audit.Result, error)
@@ -99,7 +102,7 @@ func (e *Engine) RunOnce(ctx context.Context, cfg *config.Config, trigger string
 		}
 	}
 
-	res, runErr := e.audit(ctx, cfg, audit.Options{Integrations: integrations, Now: now, Logger: logger, Baselines: approved, Telemetry: e.Telemetry})
+	res, runErr := e.audit(ctx, cfg, audit.Options{Integrations: integrations, Now: now, Logger: logger, Baselines: approved, Telemetry: e.Telemetry, Readers: e.Readers})
 	if e.Store == nil {
 		if runErr != nil {
 			span.SetStatus(codes.Error, "run failed")

@@ -55,8 +55,9 @@ type Server struct {
 	faultFunc func(FaultRequest) (Fault, bool)
 	served    map[string]int // faults answered, by Fault.label
 	requests  map[string]int
-	// inFlight and peak count concurrent requests per service.
-	inFlight, peak map[string]int
+	// inFlight and peak count concurrent requests per service;
+	// connections the TCP connections accepted.
+	inFlight, peak, connections map[string]int
 
 	raMu       sync.Mutex           // guards the Retry-After book
 	notBefore  map[string]time.Time // request key → when it may come back
@@ -129,6 +130,7 @@ func Start(t *Tenant, opts Options) (*Server, error) {
 			TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 			ReadHeaderTimeout: 10 * time.Second,
 			ConnContext:       withConn,
+			ConnState:         s.countConnection(svc.name),
 			// Handshake errors from clients that do not trust the CA are
 			// expected in tests; keep them out of the output.
 			ErrorLog: log.New(io.Discard, "", 0),
@@ -216,6 +218,32 @@ func (s *Server) Requests() map[string]int {
 	defer s.mu.Unlock()
 	out := make(map[string]int, len(s.requests))
 	for k, v := range s.requests {
+		out[k] = v
+	}
+	return out
+}
+
+// countConnection counts the connections a service accepts.
+func (s *Server) countConnection(service string) func(net.Conn, http.ConnState) {
+	return func(_ net.Conn, state http.ConnState) {
+		if state != http.StateNew {
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.connections == nil {
+			s.connections = map[string]int{}
+		}
+		s.connections[service]++
+	}
+}
+
+// Connections returns how many TCP connections each service accepted.
+func (s *Server) Connections() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.connections))
+	for k, v := range s.connections {
 		out[k] = v
 	}
 	return out
