@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cloudflare/cloudflare-go/v6/option"
@@ -19,6 +20,9 @@ const SCIMLogWindow = 7 * 24 * time.Hour
 
 const permAccessLogs = "Access: Audit Logs Read"
 
+// scimLogReads bounds the SCIM log requests in flight (one per provider).
+const scimLogReads = 4
+
 // scimLogEntry is the only part of a SCIM update log entry driftd
 // decodes. The rest (user emails, group names, request bodies) is
 // personal data: never decoded, never kept.
@@ -29,23 +33,48 @@ type scimLogEntry struct {
 
 // scimLogs reads, for each SCIM-enabled azureAD provider, when
 // Cloudflare last logged a SCIM request for it within the window
-// before at: one request per provider, asking for the newest entry only.
-// It sets SCIMLog on each provider it read and returns the failures by
-// provider ID.
+// before at: one request per provider, asking for the newest entry only,
+// up to scimLogReads at once. It sets SCIMLog on each provider it read
+// and returns the failures by provider ID.
 func (s *Source) scimLogs(ctx context.Context, idps []snapshot.IdentityProvider, at time.Time) map[string]error {
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		panics []any
+	)
 	failed := map[string]error{}
 	since := at.Add(-SCIMLogWindow).UTC().Truncate(time.Second)
+	sem := make(chan struct{}, scimLogReads)
 	for i := range idps {
 		idp := &idps[i]
 		if idp.Type != "azureAD" || idp.SCIM == nil || idp.SCIM.Enabled == nil || !*idp.SCIM.Enabled {
 			continue
 		}
-		latest, err := s.latestSCIMLog(ctx, idp.ID, since)
-		if err != nil {
-			failed[idp.ID] = withPermission(fmt.Errorf("reading the SCIM update log of identity provider %s: %s", idp.ID, s.describe(err)), permAccessLogs)
-			continue
-		}
-		idp.SCIMLog = &snapshot.SCIMLog{Since: since, Latest: latest}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			defer func() {
+				if r := recover(); r != nil {
+					mu.Lock()
+					panics = append(panics, r)
+					mu.Unlock()
+				}
+			}()
+			latest, err := s.latestSCIMLog(ctx, idp.ID, since)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed[idp.ID] = withPermission(fmt.Errorf("reading the SCIM update log of identity provider %s: %s", idp.ID, s.describe(err)), permAccessLogs)
+				return
+			}
+			idp.SCIMLog = &snapshot.SCIMLog{Since: since, Latest: latest}
+		}()
+	}
+	wg.Wait()
+	if len(panics) > 0 {
+		panic(panics[0]) // Read carries it to the audit, which fails the run
 	}
 	return failed
 }
