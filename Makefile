@@ -61,8 +61,12 @@ fmt-check:
 install: build
 	BIN='$(BIN)' sh deploy/install.sh
 
+# The Go benchmarks, then the audit latency table (BENCHMARKS.md): wall
+# time of complete audits against the simulator at 0, 20 and 100 ms per
+# request, next to the round-trip lower bound (a few minutes).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	DRIFTD_BENCH=1 $(GO) test -run '^TestBenchTable$$' -v -count=1 ./internal/audit/
 
 clean:
 	rm -rf bin
