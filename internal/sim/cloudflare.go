@@ -183,7 +183,7 @@ func (s *Server) cfListIdPs(r *http.Request, all []IdentityProvider) (int, []byt
 
 // cfFault answers with the Cloudflare error envelope for f.Status.
 func (s *Server) cfFault(w http.ResponseWriter, r *http.Request, f Fault) {
-	if v := s.retryAfter(f, requestKey(ServiceCloudflare, r)); v != "" {
+	if v := s.retryAfter(f, requestKey(ServiceCloudflare, r), r); v != "" {
 		w.Header().Set("Retry-After", v)
 	}
 	code, msg := 10000+f.Status, http.StatusText(f.Status)

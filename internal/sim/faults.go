@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -169,11 +170,7 @@ func (s *Server) SetFaultFunc(fn func(FaultRequest) (Fault, bool)) {
 func (s *Server) FaultsServed() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.served))
-	for k, v := range s.served {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.served)
 }
 
 // RetryAfterViolation is a request that arrived before the Retry-After
@@ -207,9 +204,17 @@ func requestKey(service string, r *http.Request) string {
 	return service + " " + r.Method + " " + r.URL.RequestURI()
 }
 
+// retryBook is when a request key may come back, and the connection the
+// Retry-After went out on.
+type retryBook struct {
+	until time.Time
+	conn  net.Conn
+}
+
 // retryAfter returns f's Retry-After header value ("" for none) and
-// remembers that the request key must not come back before then.
-func (s *Server) retryAfter(f Fault, key string) string {
+// remembers that the request key must not come back before then. r is
+// the HTTP request carrying the answer (a $batch item's: the batch's).
+func (s *Server) retryAfter(f Fault, key string, r *http.Request) string {
 	now := time.Now()
 	var (
 		value string
@@ -235,10 +240,11 @@ func (s *Server) retryAfter(f Fault, key string) string {
 	if key != "" && !until.IsZero() {
 		s.raMu.Lock()
 		if s.notBefore == nil {
-			s.notBefore = map[string]time.Time{}
+			s.notBefore = map[string]retryBook{}
 		}
-		if until.After(s.notBefore[key]) {
-			s.notBefore[key] = until
+		if until.After(s.notBefore[key].until) {
+			c, _ := r.Context().Value(connKey{}).(net.Conn)
+			s.notBefore[key] = retryBook{until: until, conn: c}
 		}
 		s.raMu.Unlock()
 	}
@@ -250,8 +256,8 @@ func (s *Server) checkRetryAfter(key string) {
 	now := time.Now()
 	s.raMu.Lock()
 	defer s.raMu.Unlock()
-	if until, ok := s.notBefore[key]; ok && now.Add(retryTolerance).Before(until) {
-		s.violations = append(s.violations, RetryAfterViolation{Request: key, Early: until.Sub(now)})
+	if b, ok := s.notBefore[key]; ok && now.Add(retryTolerance).Before(b.until) {
+		s.violations = append(s.violations, RetryAfterViolation{Request: key, Early: b.until.Sub(now)})
 	}
 }
 
@@ -263,9 +269,19 @@ func withConn(ctx context.Context, c net.Conn) context.Context {
 	return context.WithValue(ctx, connKey{}, c)
 }
 
-// resetConn closes the request's TCP connection with an RST.
-func resetConn(r *http.Request) {
+// resetConn closes the request's TCP connection with an RST. A
+// Retry-After sent on it may be lost with it (an RST discards what the
+// client has not read yet), so the book forgets those: a client that never
+// saw one cannot be held to it.
+func (s *Server) resetConn(r *http.Request) {
 	c, _ := r.Context().Value(connKey{}).(net.Conn)
+	s.raMu.Lock()
+	for key, b := range s.notBefore {
+		if c != nil && b.conn == c {
+			delete(s.notBefore, key)
+		}
+	}
+	s.raMu.Unlock()
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn()
 	}
@@ -559,7 +575,7 @@ func (s *Server) writeHostile(w http.ResponseWriter, r *http.Request, service st
 	h.Del("Content-Length")
 	switch f.Kind {
 	case KindReset:
-		resetConn(r)
+		s.resetConn(r)
 		panic(http.ErrAbortHandler)
 	case KindRedirect:
 		status := f.Status

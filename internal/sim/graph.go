@@ -182,7 +182,7 @@ func (s *Server) graphFault(req graphRequest, f Fault) graphResponse {
 	default:
 		resp = graphError(req, f.Status, "UnknownError", http.StatusText(f.Status))
 	}
-	if v := s.retryAfter(f, req.key); v != "" {
+	if v := s.retryAfter(f, req.key, req.httpReq); v != "" {
 		if resp.headers == nil {
 			resp.headers = map[string]string{}
 		}

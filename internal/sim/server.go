@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
@@ -60,7 +61,7 @@ type Server struct {
 	inFlight, peak, connections map[string]int
 
 	raMu       sync.Mutex           // guards the Retry-After book
-	notBefore  map[string]time.Time // request key → when it may come back
+	notBefore  map[string]retryBook // request key → when it may come back
 	violations []RetryAfterViolation
 
 	caKeys
@@ -83,11 +84,14 @@ func Start(t *Tenant, opts Options) (*Server, error) {
 		return nil, errors.New("sim: negative page size")
 	}
 	s := &Server{
-		opts:     opts,
-		tenant:   t,
-		tokens:   map[string]time.Time{},
-		requests: map[string]int{},
-		served:   map[string]int{},
+		opts:        opts,
+		tenant:      t,
+		tokens:      map[string]time.Time{},
+		requests:    map[string]int{},
+		served:      map[string]int{},
+		inFlight:    map[string]int{},
+		peak:        map[string]int{},
+		connections: map[string]int{},
 	}
 	ca, caKey, err := newCA()
 	if err != nil {
@@ -216,11 +220,7 @@ func (s *Server) ClearFaults() {
 func (s *Server) Requests() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.requests))
-	for k, v := range s.requests {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.requests)
 }
 
 // countConnection counts the connections a service accepts.
@@ -231,9 +231,6 @@ func (s *Server) countConnection(service string) func(net.Conn, http.ConnState) 
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if s.connections == nil {
-			s.connections = map[string]int{}
-		}
 		s.connections[service]++
 	}
 }
@@ -242,11 +239,7 @@ func (s *Server) countConnection(service string) func(net.Conn, http.ConnState) 
 func (s *Server) Connections() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.connections))
-	for k, v := range s.connections {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.connections)
 }
 
 // PeakConcurrency returns the most requests each service was serving at
@@ -254,11 +247,7 @@ func (s *Server) Connections() map[string]int {
 func (s *Server) PeakConcurrency() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.peak))
-	for k, v := range s.peak {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.peak)
 }
 
 // wrap counts the request and applies the configured latency.
@@ -266,9 +255,6 @@ func (s *Server) wrap(service string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requests[service]++
-		if s.inFlight == nil {
-			s.inFlight, s.peak = map[string]int{}, map[string]int{}
-		}
 		s.inFlight[service]++
 		s.peak[service] = max(s.peak[service], s.inFlight[service])
 		s.mu.Unlock()

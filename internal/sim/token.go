@@ -385,7 +385,7 @@ func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, status int, 
 
 // tokenFault answers with the token endpoint's error for f.Status.
 func (s *Server) tokenFault(w http.ResponseWriter, r *http.Request, f Fault) {
-	if v := s.retryAfter(f, requestKey(ServiceToken, r)); v != "" {
+	if v := s.retryAfter(f, requestKey(ServiceToken, r), r); v != "" {
 		w.Header().Set("Retry-After", v)
 	}
 	code, aadsts, desc := "temporarily_unavailable", 90033, "A transient error has occurred. Please try again."
