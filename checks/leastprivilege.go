@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -50,12 +51,9 @@ func permissionExtra() Check {
 				found[key] = p
 			}
 			p.role = p.role || role
-			for _, h := range p.how {
-				if h == how {
-					return
-				}
+			if !slices.Contains(p.how, how) {
+				p.how = append(p.how, how)
 			}
-			p.how = append(p.how, how)
 		}
 
 		for _, rra := range app.Application.RequiredResourceAccess {

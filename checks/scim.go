@@ -143,18 +143,11 @@ func scimJobFailing() Check {
 				facts = append(facts, fmt.Sprintf("%d successive complete failures", job.SuccessiveFailures))
 			}
 			if stale > 0 && last != nil {
-				switch ok := job.LastSuccess; {
-				case ok == nil || ok.Ended == nil && ok.Began == nil:
+				if at := successTime(job.LastSuccess); at == nil {
 					facts = append(facts, "no successful run on record")
-				default:
-					at := ok.Ended
-					if at == nil {
-						at = ok.Began
-					}
-					if age := now.Sub(*at); age > stale {
-						facts = append(facts, fmt.Sprintf("the last successful run ended %s ago (%s), longer than scim_stale_after %s",
-							humanDays(age), when(at), humanDays(stale)))
-					}
+				} else if age := now.Sub(*at); age > stale {
+					facts = append(facts, fmt.Sprintf("the last successful run ended %s ago (%s), longer than scim_stale_after %s",
+						humanDays(age), when(at), humanDays(stale)))
 				}
 			}
 			if len(facts) == 0 {
@@ -172,6 +165,18 @@ func scimJobFailing() Check {
 		return out
 	}
 	return c
+}
+
+// successTime is when a successful run ended (or, if that is unknown,
+// began); nil when there is none on record.
+func successTime(run *snapshot.SyncExecution) *time.Time {
+	switch {
+	case run == nil:
+		return nil
+	case run.Ended != nil:
+		return run.Ended
+	}
+	return run.Began
 }
 
 func scimNobodyAssigned() Check {

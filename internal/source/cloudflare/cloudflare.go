@@ -20,6 +20,7 @@ import (
 
 	"github.com/driftd/driftd/internal/apicount"
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/fanout"
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/transport"
 )
@@ -99,33 +100,17 @@ type Result struct {
 // become gaps.
 func (s *Source) Read(ctx context.Context, at time.Time) Result {
 	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		panics []any
-		res    Result
+		mu  sync.Mutex
+		res Result
 	)
 	gap := func(what snapshot.DataKind, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		res.Gaps = append(res.Gaps, snapshot.Gap{Side: snapshot.SideCloudflare, What: what, Error: s.describe(err)})
 	}
-	// spawn runs read concurrently. A panic is carried back and raised
-	// again in Read's own goroutine, where the audit recovers it into a
-	// failed run; in a goroutine of its own it would end the process.
-	spawn := func(read func()) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() {
-				if r := recover(); r != nil {
-					mu.Lock()
-					panics = append(panics, r)
-					mu.Unlock()
-				}
-			}()
-			read()
-		}()
-	}
+	// A panic in a read is raised again by Wait, in Read's own goroutine.
+	reads := fanout.New(0)
+	spawn := reads.Go
 	spawn(func() {
 		idps, err := s.identityProviders(ctx)
 		if err != nil {
@@ -164,10 +149,7 @@ func (s *Source) Read(ctx context.Context, at time.Time) Result {
 			mu.Unlock()
 		})
 	}
-	wg.Wait()
-	if len(panics) > 0 {
-		panic(panics[0])
-	}
+	reads.Wait()
 	return res
 }
 

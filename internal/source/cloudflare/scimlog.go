@@ -11,6 +11,7 @@ import (
 	"github.com/cloudflare/cloudflare-go/v6/option"
 	"github.com/cloudflare/cloudflare-go/v6/zero_trust"
 
+	"github.com/driftd/driftd/internal/fanout"
 	"github.com/driftd/driftd/internal/snapshot"
 )
 
@@ -37,31 +38,16 @@ type scimLogEntry struct {
 // up to scimLogReads at once. It sets SCIMLog on each provider it read
 // and returns the failures by provider ID.
 func (s *Source) scimLogs(ctx context.Context, idps []snapshot.IdentityProvider, at time.Time) map[string]error {
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		panics []any
-	)
+	var mu sync.Mutex
 	failed := map[string]error{}
 	since := at.Add(-SCIMLogWindow).UTC().Truncate(time.Second)
-	sem := make(chan struct{}, scimLogReads)
+	g := fanout.New(scimLogReads)
 	for i := range idps {
 		idp := &idps[i]
 		if idp.Type != "azureAD" || idp.SCIM == nil || idp.SCIM.Enabled == nil || !*idp.SCIM.Enabled {
 			continue
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			defer func() {
-				if r := recover(); r != nil {
-					mu.Lock()
-					panics = append(panics, r)
-					mu.Unlock()
-				}
-			}()
+		g.Go(func() {
 			latest, err := s.latestSCIMLog(ctx, idp.ID, since)
 			mu.Lock()
 			defer mu.Unlock()
@@ -70,12 +56,9 @@ func (s *Source) scimLogs(ctx context.Context, idps []snapshot.IdentityProvider,
 				return
 			}
 			idp.SCIMLog = &snapshot.SCIMLog{Since: since, Latest: latest}
-		}()
+		})
 	}
-	wg.Wait()
-	if len(panics) > 0 {
-		panic(panics[0]) // Read carries it to the audit, which fails the run
-	}
+	g.Wait() // a panic goes on to Read, which carries it to the audit
 	return failed
 }
 
@@ -96,7 +79,8 @@ func (s *Source) latestSCIMLog(ctx context.Context, idpID string, since time.Tim
 		return nil, err
 	}
 	var raw []json.RawMessage
-	if err := json.Unmarshal(env.Result, &raw); err != nil || env.Result == nil || string(env.Result) == "null" {
+	// A null or absent result decodes to nil: not "no entries".
+	if err := json.Unmarshal(env.Result, &raw); err != nil || raw == nil {
 		return nil, fmt.Errorf("%w: result is not a list of log entries", errMalformed)
 	}
 	var latest *time.Time

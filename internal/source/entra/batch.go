@@ -10,12 +10,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	core "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+
+	"github.com/driftd/driftd/internal/fanout"
 )
 
 // maxBatch is Microsoft Graph's limit of requests in one JSON batch.
@@ -62,44 +63,12 @@ func errorMappings() abs.ErrorMappings {
 // asked for holds back every batch of the run, not just the throttled
 // one, so concurrency never turns into hammering.
 func (s *Source) getAll(ctx context.Context, gets []*graphGet) {
-	var chunks [][]*graphGet
+	g := fanout.New(s.inFlight)
 	for start := 0; start < len(gets); start += maxBatch {
-		chunks = append(chunks, gets[start:min(start+maxBatch, len(gets))])
+		chunk := gets[start:min(start+maxBatch, len(gets))]
+		g.Go(func() { s.getBatch(ctx, chunk) })
 	}
-	if len(chunks) <= 1 {
-		for _, c := range chunks {
-			s.getBatch(ctx, c)
-		}
-		return
-	}
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		panics []any
-	)
-	sem := make(chan struct{}, max(s.inFlight, 1))
-	for _, chunk := range chunks {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			// Raised again below, in the reader's goroutine, where the
-			// audit turns it into a failed run.
-			defer func() {
-				if r := recover(); r != nil {
-					mu.Lock()
-					panics = append(panics, r)
-					mu.Unlock()
-				}
-			}()
-			s.getBatch(ctx, chunk)
-		}()
-	}
-	wg.Wait()
-	if len(panics) > 0 {
-		panic(panics[0])
-	}
+	g.Wait()
 }
 
 // getBatch sends one batch of up to 20 requests, retrying throttled items.

@@ -230,10 +230,8 @@ func (s *Source) Read(ctx context.Context, targets []Target) Result {
 			continue
 		}
 		in.Provisioning.Jobs = jobs
-		if r.assigned.err == nil {
+		if err = r.assigned.err; err == nil {
 			in.Provisioning.Assigned, err = anyAssigned(r.assigned.body)
-		} else {
-			err = r.assigned.err
 		}
 		if err != nil {
 			gap(t.Name, snapshot.EntraProvisioningAssignments, fmt.Errorf("reading the users and groups assigned to %s: %w", t.SCIMAppID, err))
