@@ -63,10 +63,13 @@ install: build
 
 # The Go benchmarks, then the audit latency table (BENCHMARKS.md): wall
 # time of complete audits against the simulator at 0, 20 and 100 ms per
-# request, next to the round-trip lower bound (a few minutes).
+# request, next to the round-trip lower bound; then `driftd run` at
+# @every 1s for DRIFTD_BENCH_DAEMON_RUNS runs (default 200): memory, open
+# files, store size and requests per run (about 5 minutes in all).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	DRIFTD_BENCH=1 $(GO) test -run '^TestBenchTable$$' -v -count=1 ./internal/audit/
+	DRIFTD_BENCH=1 $(GO) test -run '^TestBenchDaemon$$' -v -count=1 -timeout 60m ./cmd/driftd/
 
 clean:
 	rm -rf bin

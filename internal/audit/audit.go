@@ -113,30 +113,22 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Result, error)
 		}
 		do(ctx)
 	}
+	// The Entra side's last round also looks up the Entra groups the
+	// Cloudflare rules name, so the Cloudflare side hands them over as
+	// soon as it has read the rules (closed unsent if it panicked).
+	groupIDs := make(chan []string, 1)
 	wg.Add(2)
-	go read(snapshot.SideEntra, func(ctx context.Context) { entraRead = entraSource.Read(ctx, targets) })
-	go read(snapshot.SideCloudflare, func(ctx context.Context) { cfRead = cfSource.Read(ctx, started) })
+	go read(snapshot.SideEntra, func(ctx context.Context) { entraRead = entraSource.Read(ctx, targets, groupIDs) })
+	go func() {
+		defer close(groupIDs)
+		read(snapshot.SideCloudflare, func(ctx context.Context) {
+			cfRead = cfSource.Read(ctx, started)
+			groupIDs <- cfRead.Policies.GroupIDs()
+		})
+	}()
 	wg.Wait()
-	// Round 4, after both sides: the Entra groups the Cloudflare rules
-	// name. Not when Graph could not be read at all in this run (round
-	// one's tenant-wide read and every app read failed: no token, or
-	// every batch refused), nor past the run's deadline: a gap.
-	if ids := cfRead.Policies.GroupIDs(); len(ids) > 0 && len(panics) == 0 {
-		switch {
-		case graphUnreadable(entraRead.Gaps, targets):
-			cfRead.Gaps = append(cfRead.Gaps, snapshot.Gap{Side: snapshot.SideEntra, What: snapshot.EntraGroups,
-				Error: "the referenced groups were not looked up: Microsoft Graph could not be read in this run"})
-		case ctx.Err() != nil:
-			cfRead.Gaps = append(cfRead.Gaps, snapshot.Gap{Side: snapshot.SideEntra, What: snapshot.EntraGroups,
-				Error: "the referenced groups were not looked up: " + ctx.Err().Error()})
-		default:
-			wg.Add(1)
-			read(snapshot.SideEntra, func(ctx context.Context) {
-				groups := entraSource.Groups(ctx, ids)
-				cfRead.Policies.Groups = groups.Groups
-				cfRead.Gaps = append(cfRead.Gaps, groups.Gaps...)
-			})
-		}
+	if cfRead.Policies != nil {
+		cfRead.Policies.Groups = entraRead.Groups
 	}
 	if len(panics) > 0 {
 		sort.Strings(panics)
@@ -239,29 +231,6 @@ func assemble(snap *snapshot.Snapshot, e entra.Result, cf cloudflare.Result) {
 				What: snapshot.CloudflareSCIMLogs, Error: cf.SCIMLogFailures[idp.ID].Error()})
 		}
 	}
-}
-
-// graphUnreadable reports whether round one failed as a whole: the
-// Microsoft Graph permission catalog and every integration's app.
-func graphUnreadable(gaps []snapshot.Gap, targets []entra.Target) bool {
-	failed := map[string]bool{}
-	for _, g := range gaps {
-		switch g.What {
-		case snapshot.EntraGraphPermissions:
-			failed[""] = true
-		case snapshot.EntraApplication:
-			failed[g.Integration] = true
-		}
-	}
-	if !failed[""] {
-		return false
-	}
-	for _, t := range targets {
-		if !failed[t.Name] {
-			return false
-		}
-	}
-	return true
 }
 
 func sortGaps(gaps []snapshot.Gap) {

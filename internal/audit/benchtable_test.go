@@ -41,7 +41,7 @@ import (
 // counted from what the simulator served in that run (benchAnalyse):
 //
 //   - Entra side, a chain: one level per token request (the cold run
-//     only; the steady state has none), then rounds 1, 2 and 3. A round
+//     only; the steady state has none), then rounds 1 and 2. A round
 //     of B $batch requests needs ceil(B / [entra] max_in_flight) levels
 //     (getAll sends at most max_in_flight batches at once), plus, for
 //     the next-page fetches that follow it, the longest chain of pages
@@ -53,10 +53,11 @@ import (
 //     policies, applications, groups, Gateway rules) run concurrently
 //     with it and with each other, each needing one level per page.
 //   - The two sides run concurrently: max(Entra, Cloudflare).
-//   - Round 4, the group lookups, comes after both: ceil(B4 /
-//     max_in_flight) levels for its B4 batches (plus any page chain).
+//   - Round 3 (the jobs' schemas and the referenced groups' lookups)
+//     comes after both: ceil(B3 / max_in_flight) levels for its B3
+//     batches (plus any page chain).
 //
-// levels = max(entra, cloudflare) + round 4. A $batch request is put in
+// levels = max(entra, cloudflare) + round 3. A $batch request is put in
 // the round of its sub-requests, classified as graphRound does
 // (groups_test.go). This is the bound for this configuration
 // (max_in_flight, batch size 20): with more batches in flight a round
@@ -163,13 +164,13 @@ const benchSCIMLogInFlight = 4
 // log.
 type benchLevels struct {
 	token             int
-	items, batches    [5]int // per Graph round 1–4
-	pageDepth         [5]int // the longest chain of next pages after each round
+	items, batches    [4]int // per Graph round 1–3
+	pageDepth         [4]int // the longest chain of next pages after each round
 	pages             int    // next-page requests in all
 	idpPages          int
 	scimLogs          int
 	otherListPages    int // the most pages of any other Cloudflare list
-	entra, cf, round4 int
+	entra, cf, round3 int
 	total             int
 	waves             int // observed: clusters of requests separated by more than L/2
 }
@@ -239,12 +240,12 @@ func benchAnalyse(events []benchEvent, inFlight int, latency time.Duration) benc
 		}
 	}
 	lv.entra = lv.token
-	for r := 1; r <= 3; r++ {
+	for r := 1; r <= 2; r++ {
 		lv.entra += ceilDiv(lv.batches[r], inFlight) + lv.pageDepth[r]
 	}
 	lv.cf = max(lv.idpPages+ceilDiv(lv.scimLogs, benchSCIMLogInFlight), lv.otherListPages)
-	lv.round4 = ceilDiv(lv.batches[4], inFlight) + lv.pageDepth[4]
-	lv.total = max(lv.entra, lv.cf) + lv.round4
+	lv.round3 = ceilDiv(lv.batches[3], inFlight) + lv.pageDepth[3]
+	lv.total = max(lv.entra, lv.cf) + lv.round3
 
 	if latency > 0 && len(times) > 0 {
 		sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
@@ -261,14 +262,14 @@ func benchAnalyse(events []benchEvent, inFlight int, latency time.Duration) benc
 func (lv benchLevels) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "entra %d = token %d", lv.entra, lv.token)
-	for r := 1; r <= 3; r++ {
+	for r := 1; r <= 2; r++ {
 		fmt.Fprintf(&b, " + r%d %d items/%d batches", r, lv.items[r], lv.batches[r])
 		if lv.pageDepth[r] > 0 {
 			fmt.Fprintf(&b, " (+%d page levels)", lv.pageDepth[r])
 		}
 	}
-	fmt.Fprintf(&b, "; cloudflare %d = idp pages %d + scim logs %d (other lists ≤ %d pages); round 4 %d = %d items/%d batches",
-		lv.cf, lv.idpPages, lv.scimLogs, lv.otherListPages, lv.round4, lv.items[4], lv.batches[4])
+	fmt.Fprintf(&b, "; cloudflare %d = idp pages %d + scim logs %d (other lists ≤ %d pages); round 3 %d = %d items/%d batches",
+		lv.cf, lv.idpPages, lv.scimLogs, lv.otherListPages, lv.round3, lv.items[3], lv.batches[3])
 	if lv.pages > 0 {
 		fmt.Fprintf(&b, "; %d Graph next-page requests", lv.pages)
 	}

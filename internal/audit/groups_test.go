@@ -15,6 +15,7 @@ import (
 	"github.com/driftd/driftd/internal/demo"
 	"github.com/driftd/driftd/internal/sim"
 	"github.com/driftd/driftd/internal/snapshot"
+	"github.com/driftd/driftd/internal/source/entra"
 	"github.com/driftd/driftd/report"
 )
 
@@ -34,8 +35,8 @@ func policyGroups(tn *sim.Tenant, n int) {
 	tn.AccessApplications, tn.AccessGroups, tn.GatewayRules = nil, nil, nil
 }
 
-// 500 referenced groups cost ceil(500/20) = 25 batches in round four,
-// on top of the three rounds of the Entra side.
+// 500 referenced groups and the demo's one job schema cost
+// ceil(501/20) = 26 batches in round three, after the two rounds before.
 func TestManyGroupsCostFullBatches(t *testing.T) {
 	env, cfg := startSim(t, demo.ScenarioHealthy, sim.Options{})
 	env.Server.Update(func(tn *sim.Tenant) { policyGroups(tn, 500) })
@@ -52,8 +53,8 @@ func TestManyGroupsCostFullBatches(t *testing.T) {
 	if missing != 250 || len(r.Findings) != 250 {
 		t.Errorf("CF-POL-001 findings %d of %d, want 250 of 250", missing, len(r.Findings))
 	}
-	if got := r.Stats.APIRequests["graph"]; got != 3+25 {
-		t.Errorf("graph requests = %d for 500 referenced groups, want 3 + 25", got)
+	if got := r.Stats.APIRequests["graph"]; got != 2+26 {
+		t.Errorf("graph requests = %d for 500 referenced groups, want 2 + 26", got)
 	}
 }
 
@@ -185,16 +186,14 @@ func observeGraph(s *sim.Server) *graphItems {
 
 var guidSegment = regexp.MustCompile(`/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(/|$)`)
 
-// graphRound says which of the four rounds a sub-request belongs to, by
+// graphRound says which of the three rounds a sub-request belongs to, by
 // what it addresses: round one reads tenant-wide collections and objects
 // by appId (the configuration's only handle on them); round two reads
 // below the objects round one found, by their object IDs; round three
-// the provisioning jobs' schemas; round four the referenced groups.
+// the provisioning jobs' schemas and the referenced groups.
 func graphRound(path string) int {
 	switch {
-	case strings.HasPrefix(path, "/groups/"):
-		return 4
-	case strings.HasSuffix(path, "/schema"):
+	case strings.HasPrefix(path, "/groups/"), strings.HasSuffix(path, "/schema"):
 		return 3
 	case strings.Contains(path, "(appId=") || !guidSegment.MatchString(path):
 		return 1
@@ -205,14 +204,14 @@ func graphRound(path string) int {
 // Ten integrations, all with SCIM, and rules naming 500 groups: the
 // Graph requests stay within what full batches of 20 cost. Each round
 // goes out as ceil(N/20) batches for its N sub-requests, so the bound is
-// the sum of that over the four rounds, with N taken from what the
+// the sum of that over the three rounds, with N taken from what the
 // simulator served, plus any request outside a batch (a next page).
 // Rounds one to three grow with the reads per integration: measured
 // 32 (the permission catalog, subscribedSkus, and per integration its
 // app, service principal and SCIM service principal), 40 (per
 // integration grants, app role assignments, jobs, assigned users and
-// groups) and 10 (schemas), so 2 + 2 + 1 batches; round four is
-// ceil(500/20) = 25, 30 in all.
+// groups) and 10 schemas + 500 groups, so 2 + 2 + ceil(510/20) = 26
+// batches, 30 in all.
 func TestTenIntegrationsFiveHundredGroups(t *testing.T) {
 	const integrations, groups, batchSize = 10, 500, 20
 	env, _ := startSim(t, demo.ScenarioHealthy, sim.Options{})
@@ -271,7 +270,7 @@ func TestTenIntegrationsFiveHundredGroups(t *testing.T) {
 	for _, p := range items {
 		round := graphRound(p)
 		perRound[round]++
-		if round == 4 {
+		if strings.HasPrefix(p, "/groups/") {
 			lookedUp[strings.ToLower(strings.SplitN(strings.TrimPrefix(p, "/groups/"), "/", 2)[0])]++
 		}
 	}
@@ -289,7 +288,7 @@ func TestTenIntegrationsFiveHundredGroups(t *testing.T) {
 	}
 
 	bound := topLevel
-	for round := 1; round <= 4; round++ {
+	for round := 1; round <= 3; round++ {
 		bound += (perRound[round] + batchSize - 1) / batchSize
 	}
 	got := r.Stats.APIRequests["graph"]
@@ -302,5 +301,56 @@ func TestTenIntegrationsFiveHundredGroups(t *testing.T) {
 	}
 	if served := env.Server.Requests()[sim.ServiceGraph]; served != got {
 		t.Errorf("the report counts %d Graph requests, the simulator served %d", got, served)
+	}
+}
+
+// The group lookups ride in round three's batches when the Cloudflare
+// rules are in by then (one request fewer). When Cloudflare is slower
+// than entra.GroupIDsWait, the job schemas go out without waiting and the
+// lookups follow in a batch of their own: the same findings and no gap,
+// at the cost of one request.
+func TestSlowCloudflareDoesNotHoldBackTheSchemas(t *testing.T) {
+	env, cfg := startSim(t, demo.ScenarioDrifted, sim.Options{})
+	baseline := runAudit(t, cfg)
+
+	seen := &struct {
+		sync.Mutex
+		schemaAt, groupsAt time.Time
+	}{}
+	env.Server.SetFaultFunc(func(r sim.FaultRequest) (sim.Fault, bool) {
+		seen.Lock()
+		defer seen.Unlock()
+		switch {
+		case r.BatchItem && strings.HasSuffix(r.Path, "/schema") && seen.schemaAt.IsZero():
+			seen.schemaAt = time.Now()
+		case r.BatchItem && strings.Contains(r.Path, "/groups/") && seen.groupsAt.IsZero():
+			seen.groupsAt = time.Now()
+		}
+		return sim.Fault{}, false
+	})
+	// The rules arrive about 4 s late: a trickle of blanks, then the body.
+	env.Server.InjectFault(cfFault("/access/policies", sim.Fault{Kind: sim.KindSlowBody, Duration: 4 * time.Second, Times: 1}))
+	started := time.Now()
+	slow := runAudit(t, cfg)
+
+	if len(slow.Gaps) != len(baseline.Gaps) {
+		t.Fatalf("gaps %+v, want %+v", slow.Gaps, baseline.Gaps)
+	}
+	if got, want := keys(slow.Findings), keys(baseline.Findings); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings with a slow Cloudflare:\n%v\nwant\n%v", got, want)
+	}
+	if got, want := slow.Stats.APIRequests["graph"], baseline.Stats.APIRequests["graph"]+1; got != want {
+		t.Errorf("graph requests %d, want %d (the lookups in a batch of their own)", got, want)
+	}
+	seen.Lock()
+	defer seen.Unlock()
+	if seen.schemaAt.IsZero() || seen.groupsAt.IsZero() {
+		t.Fatalf("schema read at %v, group lookup at %v: want both", seen.schemaAt, seen.groupsAt)
+	}
+	if d := seen.schemaAt.Sub(started); d > entra.GroupIDsWait+time.Second {
+		t.Errorf("the schemas went out %v into the run: held back by the slow Cloudflare read", d)
+	}
+	if !seen.groupsAt.After(seen.schemaAt) {
+		t.Errorf("groups looked up at %v, before the schemas at %v", seen.groupsAt, seen.schemaAt)
 	}
 }

@@ -234,10 +234,13 @@ func hostileCases() []hostileCase {
 	add(hostileCase{name: "cloudflare/access-apps/policies-null-element", faults: one(cfFault("/access/apps", sim.Fault{Kind: sim.KindNullElements, Member: "policies"})), gaps: []snapshot.DataKind{snapshot.CloudflareAccessApps}})
 	add(hostileCase{name: "cloudflare/access-groups/include-null-element", faults: one(cfFault("/access/groups", sim.Fault{Kind: sim.KindNullElements, Member: "include"})), gaps: []snapshot.DataKind{snapshot.CloudflareAccessGroups}})
 
-	// Round four, the referenced groups' lookups inside $batch: each
-	// fault is a correct result or a gap for entra.groups, never a group
-	// that "does not exist" (CF-POL-001) nor an empty one (CF-POL-003).
+	// Round three's referenced groups' lookups inside $batch: each fault
+	// is a correct result or a gap for entra.groups, never a group that
+	// "does not exist" (CF-POL-001) nor an empty one (CF-POL-003). A fault
+	// that spoils the whole $batch response (oversized, cut off, reset,
+	// slow, redirected) also costs the job schemas that share the batch.
 	gf := func(fault sim.Fault) sim.Fault { return graphFault(groupsPath, fault) }
+	groupsBatch := []snapshot.DataKind{snapshot.EntraGroups, snapshot.EntraProvisioning}
 	add(hostileCase{name: "graph/groups/value-null-element", faults: one(gf(sim.Fault{Kind: sim.KindNullElements, Member: "value"})), gaps: groupsOnly})
 	add(hostileCase{name: "graph/groups/null-in-every-array", faults: one(gf(sim.Fault{Kind: sim.KindNullElements})), gaps: groupsOnly})
 	for _, raw := range []string{"null", "{}", `"value"`, "42"} {
@@ -261,14 +264,14 @@ func hostileCases() []hostileCase {
 	add(hostileCase{parallel: true, name: "graph/groups/429-once", faults: one(gf(sim.Fault{Status: 429, RetryAfter: "1", Times: 1})), gaps: groupsOnly})
 	add(hostileCase{parallel: true, name: "graph/groups/503", faults: one(gf(sim.Fault{Status: 503, RetryAfter: "1"})), gaps: groupsOnly})
 	add(hostileCase{parallel: true, name: "graph/groups/504", faults: one(gf(sim.Fault{Status: 504, RetryAfter: "1"})), gaps: groupsOnly})
-	add(hostileCase{name: "graph/groups/oversized", faults: one(gf(sim.Fault{Kind: sim.KindOversized})), gaps: groupsOnly})
-	add(hostileCase{name: "graph/groups/truncated", faults: one(gf(sim.Fault{Kind: sim.KindTruncated})), gaps: groupsOnly})
-	add(hostileCase{name: "graph/groups/malformed", faults: one(gf(sim.Fault{Kind: sim.KindMalformed})), gaps: groupsOnly})
-	add(hostileCase{parallel: true, name: "graph/groups/connection-reset", faults: one(gf(sim.Fault{Kind: sim.KindReset})), gaps: groupsOnly})
-	add(hostileCase{parallel: true, name: "graph/groups/slow-body", faults: one(gf(sim.Fault{Kind: sim.KindSlowBody, Duration: time.Minute})), gaps: groupsOnly, timeout: 5 * time.Second})
-	add(hostileCase{name: "graph/groups/echoes-authorization", faults: one(gf(sim.Fault{Kind: sim.KindEchoRequest})), gaps: groupsOnly})
-	add(hostileCase{parallel: true, name: "graph/groups/redirect-307-other-port", capture: "https", faults: toward(gf(sim.Fault{Kind: sim.KindRedirect, Status: 307})), gaps: groupsOnly})
-	add(hostileCase{parallel: true, name: "graph/groups/redirect-302-plain-http", capture: "http", faults: toward(gf(sim.Fault{Kind: sim.KindRedirect, Status: 302})), gaps: groupsOnly})
+	add(hostileCase{name: "graph/groups/oversized", faults: one(gf(sim.Fault{Kind: sim.KindOversized})), gaps: groupsBatch})
+	add(hostileCase{name: "graph/groups/truncated", faults: one(gf(sim.Fault{Kind: sim.KindTruncated})), gaps: groupsBatch})
+	add(hostileCase{name: "graph/groups/malformed", faults: one(gf(sim.Fault{Kind: sim.KindMalformed})), gaps: groupsBatch})
+	add(hostileCase{parallel: true, name: "graph/groups/connection-reset", faults: one(gf(sim.Fault{Kind: sim.KindReset})), gaps: groupsBatch})
+	add(hostileCase{parallel: true, name: "graph/groups/slow-body", faults: one(gf(sim.Fault{Kind: sim.KindSlowBody, Duration: time.Minute})), gaps: groupsBatch, timeout: 5 * time.Second})
+	add(hostileCase{name: "graph/groups/echoes-authorization", faults: one(gf(sim.Fault{Kind: sim.KindEchoRequest})), gaps: groupsBatch})
+	add(hostileCase{parallel: true, name: "graph/groups/redirect-307-other-port", capture: "https", faults: toward(gf(sim.Fault{Kind: sim.KindRedirect, Status: 307})), gaps: groupsBatch})
+	add(hostileCase{parallel: true, name: "graph/groups/redirect-302-plain-http", capture: "http", faults: toward(gf(sim.Fault{Kind: sim.KindRedirect, Status: 302})), gaps: groupsBatch})
 	return cases
 }
 

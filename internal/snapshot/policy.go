@@ -76,7 +76,7 @@ type GroupRef struct {
 	Index int    `json:"index"`
 }
 
-// EntraGroups is the data kind of the referenced groups' lookup (round 4).
+// EntraGroups is the data kind of the referenced groups' lookup (in Graph round 3).
 const EntraGroups DataKind = "entra.groups"
 
 // EntraGroup is what the lookup learned of one referenced group.

@@ -20,6 +20,20 @@ import (
 
 var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
+// groupLookup is the referenced groups' share of round 3: per group,
+// whether it exists and how many users are among its transitive members,
+// from groups/{id}/transitiveMembers/microsoft.graph.user?$count=true&$top=1&$select=id
+// with ConsistencyLevel: eventual. The requests ride in the same batches
+// as the jobs' schemas (20 per $batch, a few batches at a time). A 404
+// means the group does not exist; any other failure is a gap naming that
+// group, and the lookup's checks are then not evaluated. An ID that is
+// not a GUID is no group.
+type groupLookup struct {
+	res   GroupsResult
+	gets  []*graphGet
+	order []string // the lower-case group ID of each get
+}
+
 // GroupsResult is what the group lookup observed.
 type GroupsResult struct {
 	// Groups by lower-case ID; nil when nothing was looked up.
@@ -27,19 +41,79 @@ type GroupsResult struct {
 	Gaps   []snapshot.Gap
 }
 
-// Groups looks up the Entra groups the Cloudflare rules reference (round
-// 4): per group, whether it exists and how many users are among its
-// transitive members, from
-// groups/{id}/transitiveMembers/microsoft.graph.user?$count=true&$top=1&$select=id
-// with ConsistencyLevel: eventual. The requests go out 20 per $batch,
-// a few batches at a time. A 404 means the group does not exist; any
-// other failure is a gap naming that group, and the lookup's checks are
-// then not evaluated. An ID that is not a GUID is no group.
-func (s *Source) Groups(ctx context.Context, ids []string) GroupsResult {
-	res := GroupsResult{Groups: map[string]snapshot.EntraGroup{}}
+// GroupIDsWait is how long round 3 waits for the Cloudflare side to hand
+// over the group IDs its rules reference. The Cloudflare reads are
+// normally done two round trips in and round 3 starts four in, so the
+// lookups ride in round 3's batches; when Cloudflare is slower, the
+// schemas go out without them and the lookups follow in a round of their
+// own, so a slow Cloudflare never delays the Entra reads by more than this.
+const GroupIDsWait = 2 * time.Second
+
+// referencedGroups waits for the group IDs the Cloudflare rules
+// reference (at most wait, if wait > 0) and prepares their lookups; nil
+// when there is nothing to look up, and late when wait ran out first.
+// Not when Graph could not be read at all in this run (round one's
+// tenant-wide read and every app read failed: no token, or every batch
+// refused), nor past the run's deadline: then a gap says so.
+func (s *Source) referencedGroups(ctx context.Context, groupIDs <-chan []string, wait time.Duration, gaps []snapshot.Gap, targets []Target) (lookup *groupLookup, late bool) {
+	notLookedUp := func(why string) *groupLookup {
+		return &groupLookup{res: GroupsResult{Gaps: []snapshot.Gap{{Side: snapshot.SideEntra, What: snapshot.EntraGroups,
+			Error: "the referenced groups were not looked up: " + why}}}}
+	}
+	if groupIDs == nil {
+		return nil, false
+	}
+	var timeout <-chan time.Time
+	if wait > 0 {
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		timeout = timer.C
+	}
+	var ids []string
+	select {
+	case ids = <-groupIDs:
+	case <-timeout:
+		return nil, true
+	case <-ctx.Done():
+		return notLookedUp(ctx.Err().Error()), false
+	}
+	switch {
+	case len(ids) == 0:
+		return nil, false
+	case ctx.Err() != nil:
+		return notLookedUp(ctx.Err().Error()), false
+	case graphUnreadable(gaps, targets):
+		return notLookedUp("Microsoft Graph could not be read in this run"), false
+	}
+	return s.groupLookups(ids), false
+}
+
+// graphUnreadable reports whether round one failed as a whole: the
+// Microsoft Graph permission catalog and every integration's app.
+func graphUnreadable(gaps []snapshot.Gap, targets []Target) bool {
+	failed := map[string]bool{}
+	for _, g := range gaps {
+		switch g.What {
+		case snapshot.EntraGraphPermissions:
+			failed[""] = true
+		case snapshot.EntraApplication:
+			failed[g.Integration] = true
+		}
+	}
+	if !failed[""] {
+		return false
+	}
+	for _, t := range targets {
+		if !failed[t.Name] {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Source) groupLookups(ids []string) *groupLookup {
+	l := &groupLookup{res: GroupsResult{Groups: map[string]snapshot.EntraGroup{}}}
 	seen := map[string]bool{}
-	var gets []*graphGet
-	var order []string
 	for _, id := range ids {
 		key := strings.ToLower(strings.TrimSpace(id))
 		if seen[key] {
@@ -47,27 +121,30 @@ func (s *Source) Groups(ctx context.Context, ids []string) GroupsResult {
 		}
 		seen[key] = true
 		if !guidPattern.MatchString(key) {
-			res.Groups[key] = snapshot.EntraGroup{NotGUID: true}
+			l.res.Groups[key] = snapshot.EntraGroup{NotGUID: true}
 			continue
 		}
 		info := abs.NewRequestInformation()
 		info.Method = abs.GET
 		u, err := url.Parse(s.adapter.GetBaseUrl() + "/groups/" + key + "/transitiveMembers/microsoft.graph.user?$count=true&$top=1&$select=id")
 		if err != nil {
-			res.Gaps = append(res.Gaps, groupGap(key, err))
+			l.res.Gaps = append(l.res.Gaps, groupGap(key, err))
 			continue
 		}
 		info.SetUri(*u)
 		info.Headers.TryAdd("Accept", "application/json")
 		info.Headers.TryAdd("ConsistencyLevel", "eventual")
-		gets = append(gets, &graphGet{info: info})
-		order = append(order, key)
+		l.gets = append(l.gets, &graphGet{info: info})
+		l.order = append(l.order, key)
 	}
-	// Graph may have asked, in an earlier round, to wait: getAll's gate
-	// holds the lookup back until then.
-	s.getAll(ctx, gets)
-	for i, g := range gets {
-		key := order[i]
+	return l
+}
+
+// result interprets the answers once the round has been sent.
+func (l *groupLookup) result() GroupsResult {
+	res := l.res
+	for i, g := range l.gets {
+		key := l.order[i]
 		if g.err != nil {
 			if statusOf(g.err) == 404 {
 				res.Groups[key] = snapshot.EntraGroup{}

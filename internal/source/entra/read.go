@@ -77,6 +77,9 @@ type Result struct {
 	GraphRoles map[string]string
 	// PremiumPlans are the enabled Entra ID P1/P2 plans; nil if unread.
 	PremiumPlans []string
+	// Groups are the groups the Cloudflare rules reference, by lower-case
+	// ID; nil when none was looked up.
+	Groups       map[string]snapshot.EntraGroup
 	Integrations []IntegrationData
 	Gaps         []snapshot.Gap
 }
@@ -84,10 +87,14 @@ type Result struct {
 // Read reads the Entra side of every target. The
 // independent reads go out together as JSON batches, in three rounds
 // (objects by appId; their grants and provisioning jobs; the jobs'
-// schemas), so a run costs a handful of requests whatever the number of
-// integrations. Every failure, including an answer that is not what Graph
-// documents, becomes a gap in snap, never an error and never "none".
-func (s *Source) Read(ctx context.Context, targets []Target) Result {
+// schemas and the groups the Cloudflare rules reference), so a run costs
+// a handful of requests whatever the number of integrations. Every
+// failure, including an answer that is not what Graph documents, becomes
+// a gap, never an error and never "none".
+//
+// groupIDs delivers the referenced group IDs once the Cloudflare side has
+// read its rules (closed or nil: none); see GroupIDsWait.
+func (s *Source) Read(ctx context.Context, targets []Target, groupIDs <-chan []string) Result {
 	res := Result{Integrations: make([]IntegrationData, len(targets))}
 	gap := func(integration string, what snapshot.DataKind, err error) {
 		res.Gaps = append(res.Gaps, snapshot.Gap{Integration: integration, Side: snapshot.SideEntra, What: what, Error: describe(err)})
@@ -193,7 +200,7 @@ func (s *Source) Read(ctx context.Context, targets []Target) Result {
 	}
 	s.getAll(ctx, round)
 
-	// Round 3: the schema of every job.
+	// Round 3: the schema of every job, and the referenced groups.
 	round = nil
 	type schemaRead struct {
 		integration int
@@ -242,7 +249,21 @@ func (s *Source) Read(ctx context.Context, targets []Target) Result {
 			round = append(round, get)
 		}
 	}
+	groups, late := s.referencedGroups(ctx, groupIDs, GroupIDsWait, res.Gaps, targets)
+	if groups != nil {
+		round = append(round, groups.gets...)
+	}
 	s.getAll(ctx, round)
+	if late {
+		if groups, _ = s.referencedGroups(ctx, groupIDs, 0, res.Gaps, targets); groups != nil {
+			s.getAll(ctx, groups.gets)
+		}
+	}
+	if groups != nil {
+		g := groups.result()
+		res.Groups = g.Groups
+		res.Gaps = append(res.Gaps, g.Gaps...)
+	}
 	failed := map[int]error{}
 	for _, sr := range schemas {
 		prov := res.Integrations[sr.integration].Provisioning
