@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/driftd/driftd/internal/finding"
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/watch"
 )
@@ -18,6 +19,13 @@ const MicrosoftGraphAppID = watch.MicrosoftGraphAppID
 // permissions Cloudflare's Azure AD login needs.
 func RequiredDelegatedPermissions() []string {
 	return []string{"email", "offline_access", "openid", "profile", "User.Read", "Directory.Read.All", "GroupMember.Read.All"}
+}
+
+// withIdPCause names the identity provider as a further object whose
+// change would explain f (a claim both sides must agree on).
+func withIdPCause(f Finding, idp *snapshot.IdentityProvider) Finding {
+	f.Causes = append(f.Causes, finding.ObjectRef{Side: snapshot.SideCloudflare, ID: idp.ID})
+	return f
 }
 
 func appResource(in Input) Resource {
@@ -570,12 +578,12 @@ func emailClaim() Check {
 		if _, ok := emittedClaims(st)[strings.ToLower(name)]; ok {
 			return Outcome{}
 		}
-		return Outcome{Findings: []Finding{c.finding(in, High, appResource(in), "email_claim_name",
+		return Outcome{Findings: []Finding{withIdPCause(c.finding(in, High, appResource(in), "email_claim_name",
 			fmt.Sprintf("Identity provider %q reads the email from claim %q, which app registration %q does not put in its ID token",
 				idp.Name, name, in.Integration.Application.DisplayName),
 			"a claim of the ID token: a standard claim, an optional idToken claim, or groups",
 			fmt.Sprintf("email_claim_name %q; optional ID-token claims: %s; groupMembershipClaims: %s",
-				name, listOrNone(st.OptionalIDTokenClaims), orNone(st.GroupMembershipClaims)))}}
+				name, listOrNone(st.OptionalIDTokenClaims), orNone(st.GroupMembershipClaims))), idp)}}
 	}
 	return c
 }
@@ -621,11 +629,11 @@ func customClaims() Check {
 				sev = Low
 				caveat = "; the app accepts mapped claims, so a claims-mapping policy (not readable with read-only permissions) may still supply it"
 			}
-			out.Findings = append(out.Findings, c.finding(in, sev, appResource(in), "claims/"+key,
+			out.Findings = append(out.Findings, withIdPCause(c.finding(in, sev, appResource(in), "claims/"+key,
 				fmt.Sprintf("Identity provider %q asks for claim %q, which app registration %q does not put in its ID token%s",
 					idp.Name, name, in.Integration.Application.DisplayName, caveat),
 				name+" emitted as an optional ID-token claim",
-				fmt.Sprintf("optional ID-token claims: %s; groupMembershipClaims: %s", listOrNone(st.OptionalIDTokenClaims), orNone(st.GroupMembershipClaims))))
+				fmt.Sprintf("optional ID-token claims: %s; groupMembershipClaims: %s", listOrNone(st.OptionalIDTokenClaims), orNone(st.GroupMembershipClaims))), idp))
 		}
 		return out
 	}

@@ -158,9 +158,9 @@ func policyUnknownIdP() Check {
 					why = fmt.Sprintf("identity provider %q is of type %s", idp.Name, idp.Type)
 				}
 			}
-			out = append(out, c.finding(in, Medium, r.Holder, fmt.Sprintf("%s/%d/%s/%s", r.GroupRef.Where, r.Index, strings.ToLower(r.GroupID), strings.ToLower(r.IdPID)),
+			out = append(out, withRefCauses(c.finding(in, Medium, r.Holder, fmt.Sprintf("%s/%d/%s/%s", r.GroupRef.Where, r.Index, strings.ToLower(r.GroupID), strings.ToLower(r.IdPID)),
 				fmt.Sprintf("The Azure AD group rule for group %s in %s names identity provider %s, which is not an Azure AD login method of the account", r.GroupID, r.Location, r.IdPID),
-				"an Azure AD identity provider of the account", why))
+				"an Azure AD identity provider of the account", why), r))
 		}
 		return Outcome{Findings: out}
 	}
@@ -216,6 +216,19 @@ var allPolicyKinds = append(append([]snapshot.DataKind{}, accessKinds...), snaps
 
 func groupResource(r policyRef) Resource { return r.Holder }
 
+// withRefCauses names, for attribution, the objects whose change would
+// explain a rule's finding besides the rule's holder: the Entra group it
+// references and the identity provider it names.
+func withRefCauses(f Finding, r policyRef) Finding {
+	if r.GroupID != "" {
+		f.Causes = append(f.Causes, finding.ObjectRef{Side: snapshot.SideEntra, ID: r.GroupID})
+	}
+	if r.IdPID != "" {
+		f.Causes = append(f.Causes, finding.ObjectRef{Side: snapshot.SideCloudflare, ID: r.IdPID})
+	}
+	return f
+}
+
 func policyGroupMissing() Check {
 	c := Check{
 		ID:       "CF-POL-001",
@@ -241,9 +254,9 @@ func policyGroupMissing() Check {
 			if g.NotGUID {
 				actual = "not a group object ID (not a GUID)"
 			}
-			out = append(out, c.finding(in, High, groupResource(r), fmt.Sprintf("%s/%d/%s", r.GroupRef.Where, r.Index, strings.ToLower(r.GroupID)),
+			out = append(out, withRefCauses(c.finding(in, High, groupResource(r), fmt.Sprintf("%s/%d/%s", r.GroupRef.Where, r.Index, strings.ToLower(r.GroupID)),
 				fmt.Sprintf("%s references Entra group %s, which does not exist: the rule never matches", r.Location, r.GroupID),
-				"an existing Entra group", actual))
+				"an existing Entra group", actual), r))
 		}
 		return Outcome{Findings: out}
 	}
@@ -269,9 +282,9 @@ func policyGroupEmpty() Check {
 			if !ok || !g.Exists || g.UserMembers > 0 {
 				continue
 			}
-			out = append(out, c.finding(in, Low, groupResource(r), fmt.Sprintf("%s/%d/%s", r.GroupRef.Where, r.Index, strings.ToLower(r.GroupID)),
+			out = append(out, withRefCauses(c.finding(in, Low, groupResource(r), fmt.Sprintf("%s/%d/%s", r.GroupRef.Where, r.Index, strings.ToLower(r.GroupID)),
 				fmt.Sprintf("%s references Entra group %s, which has no user members (nested groups counted)", r.Location, r.GroupID),
-				"at least one user member", "0 users"))
+				"at least one user member", "0 users"), r))
 		}
 		return Outcome{Findings: out}
 	}

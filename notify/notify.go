@@ -24,6 +24,11 @@ const (
 	EventOpened   = "opened"
 	EventResolved = "resolved"
 	EventReminder = "reminder"
+	// EventAttributed announces, once, who changed an already reported
+	// finding's objects: the audit log had no entry yet when it opened
+	// (Entra's lags by minutes) and a later run found one. The item's
+	// Finding.Changes holds it.
+	EventAttributed = "attributed"
 )
 
 // Item is one finding in a batch and why it is being sent.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/driftd/driftd/internal/drift"
+	"github.com/driftd/driftd/internal/finding"
 	"github.com/driftd/driftd/internal/textsafe"
 )
 
@@ -47,6 +48,9 @@ type StoredFinding struct {
 	// Occurrences counts the runs that saw the finding.
 	Occurrences int    `json:"occurrences"`
 	Suppressed  string `json:"suppression_reason,omitempty"`
+	// Changes are who changed the finding's objects, newest first
+	// (absent when attribution found nothing).
+	Changes []finding.Change `json:"changes,omitempty"`
 }
 
 // WriteFindings writes `driftd findings` as a table or JSON.
@@ -74,6 +78,15 @@ func WriteFindings(w io.Writer, doc FindingsDocument, format string) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", state, f.Severity, safeName(f.CheckID), safeName(f.Integration),
 			f.FirstSeen.UTC().Format("2006-01-02 15:04"), f.LastSeen.UTC().Format("2006-01-02 15:04"), safeText(f.Message))
+		// Who last changed it, under the message: empty cells keep the
+		// columns of the rows around it aligned.
+		if shown, more := showChanges(f.Changes); len(shown) > 0 {
+			line := "↳ " + textsafe.Line(shown[0].Summary)
+			if more += len(shown) - 1; more > 0 {
+				line += fmt.Sprintf(" (+%d more)", more)
+			}
+			fmt.Fprintf(tw, "\t\t\t\t\t\t%s\n", line)
+		}
 	}
 	return tw.Flush()
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/driftd/driftd/internal/drift"
+	"github.com/driftd/driftd/internal/finding"
 	"github.com/driftd/driftd/internal/snapshot"
 )
 
@@ -15,6 +16,10 @@ func fixtureFindings() FindingsDocument {
 	open := StoredFinding{Fingerprint: "5c0b1f", CheckID: "CF-IDP-003", Severity: "medium", Integration: "corp-sso", State: "open",
 		FirstSeen: historyTime(0), LastSeen: historyTime(10), Message: `Identity provider "Entra ID" has prompt = "select_account"; the baseline is "login"`,
 		Expected: `"login"`, Actual: `"select_account"`, Occurrences: 3}
+	open.Changes = []finding.Change{
+		{Source: snapshot.SideCloudflare, At: historyTime(-20), Activity: "update", Actor: "ops@contoso.com\x1b[2J", ActorType: finding.ActorUser, IP: "203.0.113.7", Target: "f1a2"},
+		{Source: snapshot.SideCloudflare, At: historyTime(-90), Activity: "create", Actor: "terraform", ActorType: finding.ActorApp, ActorID: "tok-1", Target: "f1a2"},
+	}
 	open.Resource.Side, open.Resource.Kind, open.Resource.ID, open.Resource.Name = "cloudflare", "identity_provider", "f1a2", "Entra ID"
 	resolvedAt := historyTime(20)
 	resolved := StoredFinding{Fingerprint: "9d1e2a", CheckID: "ENTRA-CRED-001", Severity: "high", Integration: "corp-sso", State: "resolved",

@@ -5,7 +5,9 @@ import (
 	"io"
 )
 
-// WriteJSON writes the report as indented JSON (format version 1).
+// WriteJSON writes the report as indented JSON (format version 1). A
+// finding's attribution is its "changes" list (absent when there is
+// none), every entry in full: the text formats show at most three.
 func WriteJSON(w io.Writer, r *Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

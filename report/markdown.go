@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/driftd/driftd/checks"
+	"github.com/driftd/driftd/internal/finding"
+	"github.com/driftd/driftd/internal/textsafe"
 )
 
 // WriteMarkdown writes the report as GitHub-flavoured Markdown, e.g. for a
@@ -25,6 +29,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 				for _, f := range cg.Findings {
 					fmt.Fprintf(&b, "| %s | %s | %s |\n", mdText(f.Message), mdText(f.Expected), mdText(f.Actual))
 				}
+				writeChangesMarkdown(&b, cg.Findings)
 				fmt.Fprintf(&b, "\n**Fix:** %s\n\n", mdText(cg.Remediation))
 			}
 		}
@@ -32,6 +37,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			b.WriteString("### Suppressed\n\n")
 			for _, f := range g.Suppressed {
 				fmt.Fprintf(&b, "- %s: %s — %s\n", mdName(f.CheckID), mdText(f.Message), mdText(suppressionNote(f.Suppression)))
+				writeChangeItems(&b, "  ", f.Changes)
 			}
 			b.WriteString("\n")
 		}
@@ -55,6 +61,46 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	fmt.Fprintf(&b, "\n_%s_\n", mdEscape(statsLine(r)))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeChangesMarkdown writes, below a check's table, who changed the
+// objects of its findings: per finding with changes, a list item naming
+// the resource and one per change (newest first, at most
+// maxChangesShown), its changed properties nested below.
+func writeChangesMarkdown(b *strings.Builder, findings []checks.Finding) {
+	started := false
+	for _, f := range findings {
+		if len(f.Changes) == 0 {
+			continue
+		}
+		if !started {
+			b.WriteString("\n**Changes:**\n\n")
+			started = true
+		}
+		name := f.Resource.Name
+		if name == "" {
+			name = f.Resource.ID
+		}
+		fmt.Fprintf(b, "- %s\n", mdName(name))
+		writeChangeItems(b, "  ", f.Changes)
+	}
+}
+
+// writeChangeItems writes a finding's changes as list items at indent.
+func writeChangeItems(b *strings.Builder, indent string, changes []finding.Change) {
+	shown, more := showChanges(changes)
+	for _, c := range shown {
+		fmt.Fprintf(b, "%s- %s\n", indent, mdEscape(textsafe.Line(c.Summary)))
+		for _, m := range c.Modified {
+			fmt.Fprintf(b, "%s  - %s\n", indent, mdEscape(textsafe.Line(m)))
+		}
+		if c.MoreModified > 0 {
+			fmt.Fprintf(b, "%s  - %s\n", indent, moreProperties(c.MoreModified))
+		}
+	}
+	if more > 0 {
+		fmt.Fprintf(b, "%s- %s\n", indent, moreChanges(more))
+	}
 }
 
 // mdName and mdText are a value from API data in Markdown: capped,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/driftd/driftd/checks"
 	"github.com/driftd/driftd/internal/finding"
+	"github.com/driftd/driftd/internal/textsafe"
 )
 
 // Version is the JSON report format version.
@@ -122,4 +123,69 @@ func Write(w io.Writer, r *Report, f Format, opts Options) error {
 	default:
 		return WriteTable(w, r, opts)
 	}
+}
+
+// How much of a finding's attribution the text formats show: the newest
+// changes, and of each the first changed properties; the rest is counted
+// ("and 2 more changes"). The JSON report carries all of them.
+const (
+	maxChangesShown  = 3
+	maxModifiedShown = 5
+)
+
+// shownChange is a change as the table and Markdown show it: its
+// summary and changed properties ("name: old → new"), each value capped
+// but not yet escaped — that is each writer's job.
+type shownChange struct {
+	Summary      string
+	Modified     []string
+	MoreModified int
+}
+
+// showChanges returns the changes a text format shows (newest first, as
+// the finding holds them) and how many more there are.
+func showChanges(changes []finding.Change) ([]shownChange, int) {
+	n := min(len(changes), maxChangesShown)
+	out := make([]shownChange, 0, n)
+	for _, c := range changes[:n] {
+		c.Actor = textsafe.Clip(c.Actor, textsafe.MaxName)
+		c.ActorID = textsafe.Clip(c.ActorID, textsafe.MaxName)
+		c.Activity = textsafe.Clip(c.Activity, textsafe.MaxName)
+		c.IP = textsafe.Clip(c.IP, textsafe.MaxName)
+		sc := shownChange{Summary: c.Summary()}
+		for i, m := range c.Modified {
+			if i == maxModifiedShown {
+				sc.MoreModified = len(c.Modified) - maxModifiedShown
+				break
+			}
+			sc.Modified = append(sc.Modified, textsafe.Clip(m.Name, textsafe.MaxName)+": "+changeValue(m.Old)+" → "+changeValue(m.New))
+		}
+		out = append(out, sc)
+	}
+	return out, len(changes) - n
+}
+
+// changeValue is a changed property's old or new value, capped; an
+// absent one shows as "(none)".
+func changeValue(v string) string {
+	if v == "" {
+		return "(none)"
+	}
+	return textsafe.Clip(v, textsafe.MaxText)
+}
+
+// moreChanges is "and 1 more change", "and 3 more changes".
+func moreChanges(n int) string {
+	if n == 1 {
+		return "and 1 more change"
+	}
+	return fmt.Sprintf("and %d more changes", n)
+}
+
+// moreProperties is "and 1 more property", "and 3 more properties".
+func moreProperties(n int) string {
+	if n == 1 {
+		return "and 1 more property"
+	}
+	return fmt.Sprintf("and %d more properties", n)
 }

@@ -5,9 +5,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/driftd/driftd/checks"
+	"github.com/driftd/driftd/internal/finding"
 	"github.com/driftd/driftd/internal/textsafe"
 )
 
@@ -26,11 +28,24 @@ func hostile() *Report {
 		f.Actual = "\u202egnp.exe\u202c \u2066iso\u2069 zero\u200bwidth \xff\xfe"
 		f.Resource.Name = "\x9b31mC1 name"
 		f.Remediation = "fix\x1b[8mhidden \x9b31mC1"
+		f.Changes = hostileChanges()
 	}
 	r.Gaps[0].Error = pwn
 	r.Gaps[0].What = "entra.provisioning\r\x1b[K"
 	r.Results[0].Reason = pwn
 	return r
+}
+
+// hostileChanges is attribution whose every field comes from an
+// attacker: an actor name that rewrites the terminal, Markdown and HTML
+// in the activity, control characters in the changed properties.
+func hostileChanges() []finding.Change {
+	at := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+	return []finding.Change{{
+		Source: "entra", At: at, Activity: "**Update** [app](https://evil.example) <script>|x|",
+		Actor: pwn + " `eve`@evil.example", ActorType: finding.ActorApp, ActorID: "id\u202e|", IP: "203.0.113.7\n## heading",
+		Modified: []finding.ModifiedProperty{{Name: "name\x1b[2J", Old: "old\r<img src=x>", New: "\u202enew\u202c | _x_"}},
+	}}
 }
 
 // checkClean fails if out holds a control character other than the
@@ -81,7 +96,8 @@ func TestTextFormatsEscapeControlCharacters(t *testing.T) {
 			}
 		}
 		checkClean(t, tc.name, out, tc.color)
-		for _, want := range []string{`\x1b]0;pwned\x07\x1b`, `\rAll checks passed`, `\u202egnp.exe\u202c`, `\xff\xfe`, `\x9b31mC1`} {
+		for _, want := range []string{`\x1b]0;pwned\x07\x1b`, `\rAll checks passed`, `\u202egnp.exe\u202c`, `\xff\xfe`, `\x9b31mC1`,
+			"changed by " + textsafe.Line(pwn), `(app id\u202e|)`, `name\x1b[2J: old\r<img src=x> → \u202enew\u202c | _x_`, `(from 203.0.113.7\n## heading)`} {
 			if tc.format == FormatMarkdown {
 				want = mdEscape(want)
 			}
@@ -115,7 +131,7 @@ func TestMarkdownStructure(t *testing.T) {
 			t.Errorf("table row with %d cell separators: %q", n, line)
 		}
 	}
-	for _, raw := range []string{"[link](", "<img", "**bold**", "`code`"} {
+	for _, raw := range []string{"[link](", "<img", "**bold**", "`code`", "**Update**", "[app](", "<script>", "`eve`"} {
 		if strings.Contains(md, raw) {
 			t.Errorf("Markdown syntax from data kept: %q", raw)
 		}
@@ -129,13 +145,15 @@ func TestLongValuesAreClipped(t *testing.T) {
 	r.Findings[0].Message = long
 	r.Findings[0].Expected = long
 	r.Findings[0].Actual = long
+	r.Findings[0].Changes = []finding.Change{{Actor: long, Activity: long, IP: long, ActorType: finding.ActorApp, ActorID: long,
+		Modified: []finding.ModifiedProperty{{Name: long, Old: long, New: long}}}}
 	r.Gaps[0].Error = long
 	for _, format := range []Format{FormatTable, FormatMarkdown} {
 		var buf bytes.Buffer
 		if err := Write(&buf, r, format, Options{}); err != nil {
 			t.Fatal(err)
 		}
-		if buf.Len() > 20000 {
+		if buf.Len() > 30000 {
 			t.Errorf("%s: %d bytes for a report with 100,000-character values", format, buf.Len())
 		}
 		if !strings.Contains(buf.String(), textsafe.Marker(100000)) {
@@ -201,6 +219,8 @@ func FuzzTextWriters(f *testing.F) {
 			fd := &r.Findings[i]
 			fd.Message, fd.Expected, fd.Actual, fd.Remediation = message, gapErr, name, message
 			fd.Resource.Name, fd.Resource.ID = name, name
+			fd.Changes = []finding.Change{{Actor: name, ActorType: finding.ActorApp, ActorID: gapErr, Activity: message, IP: gapErr,
+				Modified: []finding.ModifiedProperty{{Name: name, Old: message, New: gapErr}}}}
 			if fd.Suppression != nil {
 				fd.Suppression.Reason = message
 			}

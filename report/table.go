@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/driftd/driftd/checks"
+	"github.com/driftd/driftd/internal/finding"
+	"github.com/driftd/driftd/internal/textsafe"
 )
 
 // ANSI colours, used only when Options.Color is set.
@@ -71,6 +73,7 @@ func WriteTable(w io.Writer, r *Report, opts Options) error {
 					fmt.Fprintf(&b, "      • %s\n", safeText(f.Message))
 					fmt.Fprintf(&b, "        %s %s\n", p.paint(ansiDim, "expected:"), safeText(f.Expected))
 					fmt.Fprintf(&b, "        %s %s\n", p.paint(ansiDim, "actual:  "), safeText(f.Actual))
+					writeChangesTable(&b, p, "        ", f.Changes)
 				}
 				fmt.Fprintf(&b, "      %s %s\n", p.paint(ansiDim, "fix:"), safeText(cg.Remediation))
 			}
@@ -79,6 +82,7 @@ func WriteTable(w io.Writer, r *Report, opts Options) error {
 			fmt.Fprintf(&b, "  %s\n", p.paint(ansiDim, "SUPPRESSED"))
 			for _, f := range g.Suppressed {
 				fmt.Fprintf(&b, "    %s  %s %s\n", safeName(f.CheckID), safeText(f.Message), p.paint(ansiDim, "— "+safeText(suppressionNote(f.Suppression))))
+				writeChangesTable(&b, p, "      ", f.Changes)
 			}
 		}
 		if len(g.CouldNotEvaluate) > 0 {
@@ -102,6 +106,29 @@ func WriteTable(w io.Writer, r *Report, opts Options) error {
 	fmt.Fprintf(&b, "\n%s\n", p.paint(ansiDim, statsLine(r)))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeChangesTable writes who changed a finding's objects, one line per
+// change (newest first, at most maxChangesShown) with its changed
+// properties below it:
+//
+//	changed by adele@contoso.com at 2026-12-07 14:02 UTC — Update application (from 203.0.113.7)
+//	  · web.redirectUris: ["https://a"] → ["https://b"]
+//	and 1 more change
+func writeChangesTable(b *strings.Builder, p painter, indent string, changes []finding.Change) {
+	shown, more := showChanges(changes)
+	for _, c := range shown {
+		fmt.Fprintf(b, "%s%s\n", indent, textsafe.Line(c.Summary))
+		for _, m := range c.Modified {
+			fmt.Fprintf(b, "%s  %s %s\n", indent, p.paint(ansiDim, "·"), textsafe.Line(m))
+		}
+		if c.MoreModified > 0 {
+			fmt.Fprintf(b, "%s  %s\n", indent, p.paint(ansiDim, "· "+moreProperties(c.MoreModified)))
+		}
+	}
+	if more > 0 {
+		fmt.Fprintf(b, "%s%s\n", indent, p.paint(ansiDim, moreChanges(more)))
+	}
 }
 
 // summaryLine is e.g. "2 integrations · 14 findings (3 critical, 5 high) · audit complete".

@@ -101,12 +101,30 @@ func TestPendingWebhookSurvivesAKill(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	// The restart's own run found nothing new: no further POST.
+	// The restart's own run found nothing new but the audit-log entry
+	// that was late (the Finance group's deletion): one update, no other
+	// POST.
+	deadline = time.Now().Add(30 * time.Second)
+	for len(recv.Delivered()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
 	time.Sleep(1500 * time.Millisecond)
 	items := outbox(t, stateDir)
 	delivered := recv.Delivered()
-	if len(items) != 1 || len(delivered) != 1 {
-		t.Fatalf("outbox %d items, receiver accepted %d POSTs; want exactly one of each", len(items), len(delivered))
+	if len(items) != 2 || len(delivered) != 2 {
+		t.Fatalf("outbox %d items, receiver accepted %d POSTs; want the pending batch and the attribution update", len(items), len(delivered))
+	}
+	var update struct {
+		Findings []struct {
+			Event   string `json:"event"`
+			CheckID string `json:"check_id"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal(delivered[1].Body, &update); err != nil {
+		t.Fatal(err)
+	}
+	if len(update.Findings) != 1 || update.Findings[0].Event != "attributed" || update.Findings[0].CheckID != "CF-POL-001" {
+		t.Errorf("second POST %+v, want the attribution of CF-POL-001", update.Findings)
 	}
 	if p := recv.Problems(); len(p) > 0 {
 		t.Errorf("the receiver refused requests: %q", p)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/driftd/driftd/checks"
+	"github.com/driftd/driftd/internal/attribution"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/redact"
 	"github.com/driftd/driftd/internal/snapshot"
@@ -41,6 +42,12 @@ type Options struct {
 	// Readers, when they fit the configuration, are reused (the daemon's
 	// token and connections); otherwise the run builds its own.
 	Readers *Readers
+
+	// Attribute, when set (and [attribution] enabled), says which of the
+	// evaluated report's findings to attribute and from when: the engine
+	// knows which are new. The audit logs are then asked with the run's
+	// clients, so the run's request count includes them.
+	Attribute func(*report.Report) []attribution.Item
 
 	// beforeRead, in tests, runs at the start of each side's reader
 	// goroutine (to make one panic).
@@ -152,6 +159,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Result, error)
 	}
 	for _, g := range snap.Gaps {
 		logger.Warn("could not read", "integration", g.Integration, "side", g.Side, "what", g.What, "error", g.Error)
+	}
+	if opts.Attribute != nil && cfg.Attribution.Enabled {
+		attributeChanges(ctx, tracer, readers, snap, rep, opts.Attribute(rep), entra.GraphUnreadable(snap.Gaps, targets), now().UTC(), secrets.String, logger)
 	}
 	rep.StartedAt = started
 	rep.FinishedAt = now().UTC()
@@ -361,4 +371,32 @@ func Covers(rule config.Suppression, f checks.Finding, now time.Time) bool {
 	return rule.Check == f.CheckID &&
 		(rule.Integration == "" || rule.Integration == f.Integration) &&
 		(rule.Resource == "" || strings.EqualFold(rule.Resource, f.Resource.ID))
+}
+
+// attributeChanges asks the audit logs who changed the objects of items' findings
+// and records what it could not read as gaps of kind attribution: they
+// never make an integration incomplete, and the findings stand as they
+// are.
+func attributeChanges(ctx context.Context, tracer trace.Tracer, readers *Readers, snap *snapshot.Snapshot, rep *report.Report, items []attribution.Item,
+	graphUnreadable bool, now time.Time, scrub func(string) string, logger *slog.Logger) {
+	if len(items) == 0 {
+		return
+	}
+	ctx, span := tracer.Start(ctx, "attribute")
+	defer span.End()
+	logs := attribution.Logs{Entra: readers.entra, Cloudflare: readers.cloudflare}
+	if graphUnreadable {
+		// No token, or Graph refused everything: asking again would
+		// only hammer it (and ignore a Retry-After it gave).
+		logs.Entra = nil
+		rep.Gaps = append(rep.Gaps, report.Gap{Side: string(snapshot.SideEntra), What: string(snapshot.Attribution),
+			Error: "attribution unavailable: Microsoft Graph could not be read in this run"})
+	}
+	res := attribution.Attribute(ctx, logs, snap, items, now)
+	for _, g := range res.Gaps {
+		g.Error = scrub(g.Error)
+		logger.Warn("attribution unavailable", "side", g.Side, "error", g.Error)
+		rep.Gaps = append(rep.Gaps, report.ClipGap(report.Gap{Side: string(g.Side), What: string(g.What), Error: g.Error}))
+	}
+	span.SetAttributes(attribute.Int("driftd.attributed", len(res.Attributed)))
 }

@@ -11,8 +11,11 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/driftd/driftd/checks"
+	"github.com/driftd/driftd/internal/attribution"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/demo"
+	"github.com/driftd/driftd/internal/finding"
 	"github.com/driftd/driftd/internal/sim"
 	"github.com/driftd/driftd/internal/simtest"
 	"github.com/driftd/driftd/internal/snapshot"
@@ -69,8 +72,11 @@ const (
 	appsPath   = "/applications"
 	idpsPath   = "/identity_providers"
 	orgPath    = "/organizations"
-	tokenPath  = "/oauth2/v2.0/token"
-	batchPath  = "$batch"
+	// The two audit logs attribution reads.
+	auditPath   = "/auditLogs/directoryAudits"
+	cfAuditPath = "/logs/audit"
+	tokenPath   = "/oauth2/v2.0/token"
+	batchPath   = "$batch"
 	// Round four's sub-requests:
 	// groups/{id}/transitiveMembers/microsoft.graph.user?$count=true…
 	groupsPath = "/groups/"
@@ -272,6 +278,50 @@ func hostileCases() []hostileCase {
 	add(hostileCase{name: "graph/groups/echoes-authorization", faults: one(gf(sim.Fault{Kind: sim.KindEchoRequest})), gaps: groupsBatch})
 	add(hostileCase{parallel: true, name: "graph/groups/redirect-307-other-port", capture: "https", faults: toward(gf(sim.Fault{Kind: sim.KindRedirect, Status: 307})), gaps: groupsBatch})
 	add(hostileCase{parallel: true, name: "graph/groups/redirect-302-plain-http", capture: "http", faults: toward(gf(sim.Fault{Kind: sim.KindRedirect, Status: 302})), gaps: groupsBatch})
+
+	// The audit logs attribution reads: every fault is at most a gap of
+	// kind attribution, with the fault-free findings and no change that
+	// the fault-free run did not attach (checkOutcome).
+	onlyAttribution := []snapshot.DataKind{snapshot.Attribution}
+	af := func(fault sim.Fault) sim.Fault { return graphFault(auditPath, fault) }
+	for _, raw := range []string{"null", "{}", `"value"`, "42"} {
+		add(hostileCase{name: "graph/audit/value-" + typeName(raw), faults: one(af(sim.Fault{Kind: sim.KindWrongType, JSON: raw})), gaps: onlyAttribution})
+	}
+	add(hostileCase{name: "graph/audit/value-null-element", faults: one(af(sim.Fault{Kind: sim.KindNullElements, Member: "value"})), gaps: onlyAttribution})
+	add(hostileCase{name: "graph/audit/null-in-every-array", faults: one(af(sim.Fault{Kind: sim.KindNullElements})), gaps: onlyAttribution})
+	add(hostileCase{name: "graph/audit/item-body-string", faults: one(af(sim.Fault{Kind: sim.KindWrongType, Member: "@item.body"})), gaps: onlyAttribution})
+	add(hostileCase{name: "graph/audit/error-body-200", faults: one(af(sim.Fault{Kind: sim.KindErrorBody200})), gaps: onlyAttribution})
+	add(hostileCase{name: "graph/audit/huge-strings", faults: one(af(sim.Fault{Kind: sim.KindHugeStrings})), gaps: onlyAttribution})
+	add(hostileCase{name: "graph/audit/endless-paging", faults: one(af(sim.Fault{Kind: sim.KindEndlessPaging})), gaps: onlyAttribution})
+	add(hostileCase{name: "graph/audit/repeating-paging", faults: one(af(sim.Fault{Kind: sim.KindRepeatPaging})), gaps: onlyAttribution})
+	add(hostileCase{name: "graph/audit/next-link-other-port", capture: "https", faults: toward(af(sim.Fault{Kind: sim.KindForeignNextLink})), gaps: onlyAttribution})
+	for _, status := range []int{400, 401, 403, 500} {
+		add(hostileCase{name: fmt.Sprintf("graph/audit/%d", status), faults: one(af(sim.Fault{Status: status})), gaps: onlyAttribution})
+	}
+	add(hostileCase{parallel: true, name: "graph/audit/429-once", faults: one(af(sim.Fault{Status: 429, RetryAfter: "1", Times: 1})), gaps: onlyAttribution})
+	add(hostileCase{name: "graph/audit/oversized", faults: one(af(sim.Fault{Kind: sim.KindOversized})), gaps: onlyAttribution})
+	add(hostileCase{name: "graph/audit/truncated", faults: one(af(sim.Fault{Kind: sim.KindTruncated})), gaps: onlyAttribution})
+	add(hostileCase{name: "graph/audit/malformed", faults: one(af(sim.Fault{Kind: sim.KindMalformed})), gaps: onlyAttribution})
+	add(hostileCase{name: "graph/audit/echoes-authorization", faults: one(af(sim.Fault{Kind: sim.KindEchoRequest})), gaps: onlyAttribution})
+	add(hostileCase{parallel: true, name: "graph/audit/slow-body", faults: one(af(sim.Fault{Kind: sim.KindSlowBody, Duration: time.Minute})), gaps: onlyAttribution, timeout: 5 * time.Second})
+	cf := func(fault sim.Fault) sim.Fault { return cfFault(cfAuditPath, fault) }
+	add(hostileCase{name: "cloudflare/audit/success-false-200", faults: one(cf(sim.Fault{Kind: sim.KindErrorBody200})), gaps: onlyAttribution})
+	for _, raw := range []string{"null", "{}", `"result"`, "3"} {
+		add(hostileCase{name: "cloudflare/audit/result-" + typeName(raw), faults: one(cf(sim.Fault{Kind: sim.KindWrongType, JSON: raw})), gaps: onlyAttribution})
+	}
+	add(hostileCase{name: "cloudflare/audit/result-null-element", faults: one(cf(sim.Fault{Kind: sim.KindNullElements, Member: "result"})), gaps: onlyAttribution})
+	add(hostileCase{name: "cloudflare/audit/null-in-every-array", faults: one(cf(sim.Fault{Kind: sim.KindNullElements})), gaps: onlyAttribution})
+	add(hostileCase{name: "cloudflare/audit/huge-names", faults: one(cf(sim.Fault{Kind: sim.KindHugeStrings})), gaps: onlyAttribution})
+	for _, status := range []int{401, 403, 500} {
+		add(hostileCase{parallel: status == 500, name: fmt.Sprintf("cloudflare/audit/%d", status), faults: one(cf(sim.Fault{Status: status})), gaps: onlyAttribution})
+	}
+	add(hostileCase{parallel: true, name: "cloudflare/audit/429-once", faults: one(cf(sim.Fault{Status: 429, RetryAfterDate: time.Second, Times: 1})), gaps: onlyAttribution})
+	add(hostileCase{parallel: true, name: "cloudflare/audit/redirect-other-port", capture: "https", faults: toward(cf(sim.Fault{Kind: sim.KindRedirect})), gaps: onlyAttribution})
+	add(hostileCase{name: "cloudflare/audit/oversized", faults: one(cf(sim.Fault{Kind: sim.KindOversized})), gaps: onlyAttribution})
+	add(hostileCase{name: "cloudflare/audit/truncated", faults: one(cf(sim.Fault{Kind: sim.KindTruncated})), gaps: cfKinds})
+	add(hostileCase{name: "cloudflare/audit/malformed", faults: one(cf(sim.Fault{Kind: sim.KindMalformed})), gaps: onlyAttribution})
+	add(hostileCase{name: "cloudflare/audit/echoes-authorization", faults: one(cf(sim.Fault{Kind: sim.KindEchoRequest})), gaps: onlyAttribution})
+	add(hostileCase{parallel: true, name: "cloudflare/audit/slow-body", faults: one(cf(sim.Fault{Kind: sim.KindSlowBody, Duration: time.Minute})), gaps: onlyAttribution, timeout: 5 * time.Second})
 	return cases
 }
 
@@ -294,6 +344,29 @@ type expectation struct {
 	findings map[string]bool            // fingerprints
 	byInteg  map[string]map[string]bool // integration → fingerprints
 	statuses map[string]string          // "integration check" → status
+	// changes are the attributed audit-log entries, by fingerprint.
+	changes map[string]map[string]bool
+}
+
+// attributeAll asks the audit logs about every finding, as a run with no
+// run before it does (look-back 2 h): every hostile run attributes too,
+// so a broken audit log is held to the same promise.
+func attributeAll(rep *report.Report) []attribution.Item {
+	var items []attribution.Item
+	for i := range rep.Findings {
+		hints, ok := checks.AttributionOf(rep.Findings[i].CheckID)
+		if ok {
+			items = append(items, attribution.Item{Finding: &rep.Findings[i], Since: time.Now().Add(-2 * time.Hour), Hints: hints})
+		}
+	}
+	return items
+}
+
+// changeKey is what a hostile run's attribution is held to: which log
+// and object a finding's entry is about. (Each run has a simulator of its
+// own, so times differ; a fault may rewrite the texts.)
+func changeKey(c finding.Change) string {
+	return string(c.Source) + "|" + c.Target
 }
 
 // startCanarySim starts the drifted tenant with the canary credentials.
@@ -333,17 +406,43 @@ func canary(env *demo.Environment, cfg *config.Config) *config.Config {
 func faultFree(t *testing.T, pageSize int) expectation {
 	t.Helper()
 	_, cfg := startCanarySim(t, pageSize)
-	r := runAudit(t, cfg)
+	res := runGuarded(t, cfg, time.Minute)
+	if res == nil {
+		t.FailNow()
+	}
+	r := res.Report
 	if !r.Complete() || len(r.Gaps) != 0 {
 		t.Fatalf("fault-free run is incomplete: %+v", r.Gaps)
 	}
-	return expect(r)
+	e := expect(r)
+	if len(e.changes) == 0 {
+		t.Fatal("the fault-free run attributed nothing")
+	}
+	// A second run sees the entry the drifted tenant logs late (the
+	// campaign reuses its simulator, so its later cycles do too).
+	if again := runGuarded(t, cfg, time.Minute); again != nil {
+		for fp, keys := range expect(again.Report).changes {
+			if e.changes[fp] == nil {
+				e.changes[fp] = map[string]bool{}
+			}
+			for k := range keys {
+				e.changes[fp][k] = true
+			}
+		}
+	}
+	return e
 }
 
 func expect(r *report.Report) expectation {
-	e := expectation{findings: map[string]bool{}, byInteg: map[string]map[string]bool{}, statuses: map[string]string{}}
+	e := expectation{findings: map[string]bool{}, byInteg: map[string]map[string]bool{}, statuses: map[string]string{}, changes: map[string]map[string]bool{}}
 	for _, f := range r.Findings {
 		e.findings[f.Fingerprint] = true
+		for _, c := range f.Changes {
+			if e.changes[f.Fingerprint] == nil {
+				e.changes[f.Fingerprint] = map[string]bool{}
+			}
+			e.changes[f.Fingerprint][changeKey(c)] = true
+		}
 		if e.byInteg[f.Integration] == nil {
 			e.byInteg[f.Integration] = map[string]bool{}
 		}
@@ -368,7 +467,7 @@ func runGuarded(t *testing.T, cfg *config.Config, timeout time.Duration) *Result
 	}
 	done := make(chan outcome, 1)
 	go func() {
-		res, err := Run(ctx, cfg, Options{})
+		res, err := Run(ctx, cfg, Options{Attribute: attributeAll})
 		done <- outcome{res, err}
 	}()
 	select {
@@ -397,6 +496,14 @@ func checkOutcome(t *testing.T, r *report.Report, want expectation, allowed []sn
 	}
 	if len(invented) > 0 {
 		t.Errorf("findings the fault-free run does not have:\n  %s", strings.Join(invented, "\n  "))
+	}
+	// A broken audit log may cost attribution, never invent it.
+	for _, f := range r.Findings {
+		for _, c := range f.Changes {
+			if !want.changes[f.Fingerprint][changeKey(c)] {
+				t.Errorf("%s %s: attributed to %q, which the fault-free run did not attach", f.Integration, f.CheckID, c.Summary())
+			}
+		}
 	}
 	got := map[string]map[string]bool{}
 	for _, f := range r.Findings {
@@ -432,7 +539,8 @@ func checkOutcome(t *testing.T, r *report.Report, want expectation, allowed []sn
 		}
 	}
 	for _, g := range r.Gaps {
-		ok := false
+		// Any fault may cost attribution: it changes no finding.
+		ok := g.What == string(snapshot.Attribution)
 		for _, k := range allowed {
 			ok = ok || g.What == string(k)
 		}

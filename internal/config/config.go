@@ -55,6 +55,11 @@ const (
 	DefaultMaxInFlight    = 4
 	MaxMaxInFlight        = 16
 	DefaultExportInterval = Duration(60 * time.Second)
+	// DefaultAttributionLookback is how long after a finding opened its
+	// attribution is still looked for (Entra's audit log lags by
+	// minutes); MaxAttributionLookback is the most accepted.
+	DefaultAttributionLookback = Duration(2 * time.Hour)
+	MaxAttributionLookback     = Duration(7 * 24 * time.Hour)
 )
 
 // Entra authentication methods for driftd's own app registration.
@@ -70,6 +75,7 @@ type Config struct {
 	Entra        Entra         `toml:"entra"`
 	Cloudflare   Cloudflare    `toml:"cloudflare"`
 	Expiry       Expiry        `toml:"expiry"`
+	Attribution  Attribution   `toml:"attribution"`
 	Integrations []Integration `toml:"integration"`
 	Daemon       Daemon        `toml:"daemon"`
 	Suppress     []Suppression `toml:"suppress"`
@@ -403,6 +409,16 @@ type Expiry struct {
 	SCIMStaleAfter Duration `toml:"scim_stale_after"`
 }
 
+// Attribution sets whether and for how long driftd asks the Entra and
+// Cloudflare audit logs who changed a newly opened finding's objects.
+type Attribution struct {
+	Enabled bool `toml:"enabled"`
+	// Lookback is how long after a finding opened a missing attribution
+	// is looked for again, run after run; also how far back a first run
+	// (with no run before it) looks.
+	Lookback Duration `toml:"lookback"`
+}
+
 // Integration is one Cloudflare IdP ↔ Entra app pair.
 type Integration struct {
 	Name            string            `toml:"name"`
@@ -504,10 +520,11 @@ func readConfigFile(path string) ([]byte, error) {
 // is judged by Validate. An empty string is the same as an absent key.
 func Parse(data []byte, name string) (*Config, error) {
 	cfg := &Config{
-		Entra:     Entra{MaxInFlight: DefaultMaxInFlight},
-		Expiry:    Expiry{Warning: DefaultExpiryWarning, Critical: DefaultExpiryCritical, MaxSecretLifetime: DefaultMaxSecretLifetime, SCIMStaleAfter: DefaultSCIMStaleAfter},
-		Daemon:    Daemon{RunTimeout: DefaultRunTimeout, RetainSnapshots: DefaultRetainSnapshots},
-		Telemetry: Telemetry{ExportInterval: DefaultExportInterval},
+		Entra:       Entra{MaxInFlight: DefaultMaxInFlight},
+		Expiry:      Expiry{Warning: DefaultExpiryWarning, Critical: DefaultExpiryCritical, MaxSecretLifetime: DefaultMaxSecretLifetime, SCIMStaleAfter: DefaultSCIMStaleAfter},
+		Attribution: Attribution{Enabled: true, Lookback: DefaultAttributionLookback},
+		Daemon:      Daemon{RunTimeout: DefaultRunTimeout, RetainSnapshots: DefaultRetainSnapshots},
+		Telemetry:   Telemetry{ExportInterval: DefaultExportInterval},
 	}
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(cfg); err != nil {
@@ -827,6 +844,10 @@ func (c *Config) Validate() error {
 	}
 	if c.Expiry.Warning < c.Expiry.Critical {
 		return fmt.Errorf("expiry.warning: %s is shorter than expiry.critical (%s)", time.Duration(c.Expiry.Warning), time.Duration(c.Expiry.Critical))
+	}
+
+	if c.Attribution.Lookback <= 0 || c.Attribution.Lookback > MaxAttributionLookback {
+		return fmt.Errorf("attribution.lookback: %s is out of range (want more than 0 and at most 7d, e.g. \"2h\")", time.Duration(c.Attribution.Lookback))
 	}
 
 	if len(c.Integrations) == 0 {

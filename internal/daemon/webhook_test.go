@@ -161,20 +161,46 @@ func TestWebhookOverASequenceOfRuns(t *testing.T) {
 		t.Errorf("integrations %+v, want both of the tenant's", opened.Integrations)
 	}
 
+	// Who changed them: the first document names the actor of every
+	// finding whose audit-log entry was there; the deletion of the
+	// Finance group was logged late and is announced once, by the next
+	// run, as an update.
+	var finance string
+	for _, fd := range opened.Findings {
+		if fd.CheckID == "CF-POL-001" {
+			finance = fd.Fingerprint
+			if len(fd.Changes) != 0 {
+				t.Errorf("CF-POL-001 attributed in the first run, before its entry was logged: %+v", fd.Changes)
+			}
+		}
+		if fd.CheckID == "ENTRA-APP-001" && (len(fd.Changes) == 0 || fd.Changes[0].Actor != sim.AuditAdminUPN) {
+			t.Errorf("ENTRA-APP-001 changes %+v, want the admin's Update application", fd.Changes)
+		}
+	}
+	waitFor(t, "the attribution update", 20*time.Second, func() bool { return len(recv.Requests()) >= 2 })
+	update := document(t, recv.Requests()[1])
+	if got := fingerprints(t, update, "attributed"); len(got) != 1 || got[0] != finance {
+		t.Fatalf("update lists %v, want only the Finance group's CF-POL-001 %s", got, finance)
+	}
+	if c := update.Findings[0].Changes; len(c) != 1 || c[0].Activity != "Delete group" || c[0].Actor != sim.AuditAdminUPN || c[0].Source != "entra" {
+		t.Errorf("the update's changes %+v, want the admin's Delete group", c)
+	}
+
 	// Unchanged: two more runs, nothing new to tell.
-	waitFor(t, "two unchanged runs", 20*time.Second, func() bool { return len(f.runs()) >= 3 })
+	n := len(f.runs())
+	waitFor(t, "two unchanged runs", 20*time.Second, func() bool { return len(f.runs()) >= n+2 })
 	time.Sleep(500 * time.Millisecond) // the dispatcher is woken after each run
-	if got := len(recv.Requests()); got != 1 {
+	if got := len(recv.Requests()); got != 2 {
 		t.Fatalf("unchanged runs were POSTed: %d requests", got)
 	}
 
 	// Fixed, between two runs (a run is recorded when it ends, and the
 	// next is two seconds away), so one run sees the whole fix.
-	n := len(f.runs())
+	n = len(f.runs())
 	waitFor(t, "the next run", 20*time.Second, func() bool { return len(f.runs()) > n })
 	f.env.Server.Update(func(tn *sim.Tenant) { *tn = *sim.Healthy(time.Now()) })
-	waitFor(t, "the resolved findings", 20*time.Second, func() bool { return len(recv.Requests()) >= 2 })
-	resolved := document(t, recv.Requests()[1])
+	waitFor(t, "the resolved findings", 20*time.Second, func() bool { return len(recv.Requests()) >= 3 })
+	resolved := document(t, recv.Requests()[2])
 	if resolved.Kind != "findings" || resolved.Run.ID <= opened.Run.ID {
 		t.Errorf("second document: kind %q run %d", resolved.Kind, resolved.Run.ID)
 	}
@@ -186,11 +212,11 @@ func TestWebhookOverASequenceOfRuns(t *testing.T) {
 	n = len(f.runs())
 	waitFor(t, "two runs after the fix", 20*time.Second, func() bool { return len(f.runs()) >= n+2 })
 	time.Sleep(500 * time.Millisecond)
-	if got := len(recv.Requests()); got != 2 {
-		t.Errorf("%d requests in all, want 2", got)
+	if got := len(recv.Requests()); got != 3 {
+		t.Errorf("%d requests in all, want 3", got)
 	}
-	if got := len(recv.Delivered()); got != 2 {
-		t.Errorf("%d delivered, want 2", got)
+	if got := len(recv.Delivered()); got != 3 {
+		t.Errorf("%d delivered, want 3", got)
 	}
 	noLeaks(t, f, recv)
 }

@@ -102,14 +102,19 @@ func (e *Engine) RunOnce(ctx context.Context, cfg *config.Config, trigger string
 		}
 	}
 
-	res, runErr := e.audit(ctx, cfg, audit.Options{Integrations: integrations, Now: now, Logger: logger, Baselines: approved, Telemetry: e.Telemetry, Readers: e.Readers})
+	plan, since, err := e.attributionPlan(ctx, cfg, started)
+	if err != nil {
+		return Outcome{}, err
+	}
+	res, runErr := e.audit(ctx, cfg, audit.Options{Integrations: integrations, Now: now, Logger: logger, Baselines: approved, Telemetry: e.Telemetry, Readers: e.Readers,
+		Attribute: plan})
 	if e.Store == nil {
 		if runErr != nil {
 			span.SetStatus(codes.Error, "run failed")
 		}
 		return Outcome{Result: res}, runErr
 	}
-	rec := store.RunRecord{StartedAt: started, FinishedAt: now().UTC(), Trigger: trigger, Integrations: names}
+	rec := store.RunRecord{StartedAt: started, FinishedAt: now().UTC(), Trigger: trigger, Integrations: names, AttributeSince: since}
 	if routes := cfg.Notify.Common(); e.Notify && len(routes) > 0 {
 		rec.Plan = notifyplan.New(notifyplan.Options{
 			Routes:    routes,

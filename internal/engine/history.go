@@ -30,7 +30,7 @@ func Findings(ctx context.Context, st *store.Store, cfg *config.Config, all bool
 	for _, f := range stored {
 		j := report.StoredFinding{Fingerprint: f.Fingerprint, CheckID: f.CheckID, Severity: f.Severity.String(), Integration: f.Integration,
 			FirstSeen: f.FirstSeen, LastSeen: f.LastSeen, ResolvedAt: f.ResolvedAt, Message: f.Message, Expected: f.Expected,
-			Actual: f.Actual, Occurrences: f.Occurrences}
+			Actual: f.Actual, Occurrences: f.Occurrences, Changes: f.Changes}
 		j.Resource.Side, j.Resource.Kind, j.Resource.ID, j.Resource.Name = string(f.Resource.Side), f.Resource.Kind, f.Resource.ID, f.Resource.Name
 		j.State, j.Suppressed = displayState(f, cfg, now)
 		doc.Findings = append(doc.Findings, j)

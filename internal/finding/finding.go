@@ -98,6 +98,78 @@ type Finding struct {
 	// Needs is the data the finding was derived from: it resolves only in
 	// a run that read all of it.
 	Needs []snapshot.DataKind `json:"-"`
+	// Causes are further objects whose change would explain the finding,
+	// besides its resource (a policy's finding about a deleted Entra group
+	// names the group): attribution looks them up in the audit logs too.
+	Causes []ObjectRef `json:"-"`
+	// Changes are the audit-log entries that say who changed the
+	// finding's objects, and when, before it opened (newest first); empty
+	// when attribution is off, unavailable or found nothing (yet).
+	Changes []Change `json:"changes,omitempty"`
+}
+
+// ObjectRef names a directory or account object by its ID on one side.
+type ObjectRef struct {
+	Side snapshot.Side
+	ID   string
+}
+
+// Change is one audit-log entry attributed to a finding: who changed which
+// object, when and from where. Only these fields are kept — never the
+// request body, never other users' activity.
+type Change struct {
+	// Source is the log: "entra" (directory audit) or "cloudflare"
+	// (account audit log).
+	Source snapshot.Side `json:"source"`
+	At     time.Time     `json:"at"`
+	// Activity is the log's name for what was done: "Update application",
+	// "Delete group", "update".
+	Activity string `json:"activity"`
+	// Actor is who did it: a user principal name or email; for automation
+	// the app's or API token's name.
+	Actor string `json:"actor"`
+	// ActorType is "user" or "app" (a service principal, an API token).
+	ActorType string `json:"actor_type"`
+	// ActorID is the app's appId / service principal ID or the token ID,
+	// for automation; empty for a user.
+	ActorID string `json:"actor_id,omitempty"`
+	IP      string `json:"ip,omitempty"`
+	// Target is the ID of the object the entry is about.
+	Target string `json:"target"`
+	// Modified lists the changed properties with their old and new values
+	// when the log carries them (Entra does; Cloudflare does not).
+	Modified []ModifiedProperty `json:"modified,omitempty"`
+}
+
+// ModifiedProperty is one changed property of a Change, its values
+// clipped to a few hundred characters.
+type ModifiedProperty struct {
+	Name string `json:"name"`
+	Old  string `json:"old,omitempty"`
+	New  string `json:"new,omitempty"`
+}
+
+// Actor types of a Change.
+const (
+	ActorUser = "user"
+	ActorApp  = "app"
+)
+
+// Summary is the one-line form the reports and messages show:
+// "changed by adele@contoso.com at 2026-12-07 14:02 UTC — Update application (from 203.0.113.7)".
+func (c Change) Summary() string {
+	s := "changed by " + c.Actor
+	if c.ActorType == ActorApp && c.ActorID != "" {
+		s += " (app " + c.ActorID + ")"
+	}
+	s += " at " + c.At.UTC().Format("2006-01-02 15:04 UTC")
+	if c.Activity != "" {
+		s += " — " + c.Activity
+	}
+	if c.IP != "" {
+		s += " (from " + c.IP + ")"
+	}
+	return s
 }
 
 // Suppression records why a finding is accepted and until when.

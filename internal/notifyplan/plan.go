@@ -22,6 +22,11 @@ const cannotAuditAfter = 24 * time.Hour
 // "cannot audit" message.
 func cannotAuditSubject(integration string) string { return "cannot-audit:" + integration }
 
+// attributionSubject is the notification-log subject that records a route
+// was told who changed a finding (in its opened message or in a later
+// update), so the update goes out once.
+func attributionSubject(fingerprint string) string { return "attribution:" + fingerprint }
+
 // Options are the planner's fixed inputs.
 type Options struct {
 	// Routes are the shared blocks of the configured routes, of every
@@ -80,7 +85,24 @@ func planRoute(opts Options, route config.Route, in store.PlanInput) ([]store.Ne
 			event = notify.EventOpened
 		case route.Repeat > 0 && now.Sub(entry.At) >= route.Repeat:
 			event = notify.EventReminder
-		default:
+		}
+		_, told := log[attributionSubject(f.Fingerprint)]
+		switch {
+		case event != "" && len(f.Changes) > 0:
+			// The message itself says who changed it.
+			record(attributionSubject(f.Fingerprint), notify.EventAttributed)
+		case event == notify.EventOpened && told:
+			// A new episode: who changed it this time is not yet known.
+			updates = append(updates, store.LogUpdate{Route: route.Name, Subject: attributionSubject(f.Fingerprint), Delete: true})
+		case event == "" && len(f.Changes) > 0 && !told:
+			// The route was told of the finding before its audit-log
+			// entry arrived: announce who changed it, once.
+			event = notify.EventAttributed
+			record(attributionSubject(f.Fingerprint), notify.EventAttributed)
+			batch = append(batch, notify.Item{Event: event, Finding: f.Finding, FirstSeen: f.FirstSeen})
+			continue
+		}
+		if event == "" {
 			continue
 		}
 		batch = append(batch, notify.Item{Event: event, Finding: f.Finding, FirstSeen: f.FirstSeen})

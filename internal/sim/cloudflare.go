@@ -110,6 +110,8 @@ func (s *Server) cfRoute(r *http.Request, segs []string) (int, []byte) {
 			}
 		}
 		return cfErrorBody(http.StatusNotFound, 12130, "access.api.error.not_found")
+	case len(segs) == 4 && segs[2] == "logs" && segs[3] == "audit":
+		return s.cfAuditLogs(r, t)
 	case len(segs) == 4 && segs[2] == "access" && segs[3] == "organizations":
 		if t.Organization == nil {
 			return cfErrorBody(http.StatusNotFound, 12130, "access.api.error.not_found")

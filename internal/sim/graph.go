@@ -225,6 +225,8 @@ func (s *Server) graphDo(req graphRequest) graphResponse {
 		return s.graphServicePrincipals(req, key, isAlt, hasKey, rest)
 	case "groups":
 		return s.graphGroups(req, key, isAlt, rest)
+	case "auditlogs":
+		return s.graphAuditLogs(req, key, isAlt, rest)
 	case "subscribedskus":
 		if isAlt || hasKey || len(rest) > 0 {
 			return badSegment(req, segs[len(segs)-1])

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 )
@@ -507,6 +508,7 @@ func Drifted(now time.Time) *Tenant {
 		idps = append(idps, idp)
 	}
 	t.IdentityProviders = idps
+	driftedAuditEntries(t, now)
 	return t
 }
 
@@ -763,5 +765,195 @@ func corpSCIMSchema(now time.Time) SynchronizationSchema {
 				},
 			},
 		}},
+	}
+}
+
+// driftedAuditEntries fills the audit logs with what the tenant and the
+// account would have logged for Drifted's configuration changes (not for
+// time passing: an expiring secret logs nothing), all between now-50min
+// and now-5min, plus a few entries about other objects that must not be
+// attributed to any finding.
+func driftedAuditEntries(t *Tenant, now time.Time) {
+	ago := func(min, sec int) time.Time {
+		return now.Add(-time.Duration(min)*time.Minute - time.Duration(sec)*time.Second)
+	}
+	js := func(v any) *string {
+		b, _ := marshal(v)
+		return ptr(string(b))
+	}
+	admin := AuditActivityInitiator{User: &UserIdentity{
+		ID: AuditAdminUserID, UserPrincipalName: ptr(AuditAdminUPN), IPAddress: ptr(AuditAdminEntraIP),
+	}}
+	automation := AuditActivityInitiator{App: &AppIdentity{
+		AppID: AutomationAppID, DisplayName: AutomationAppName, ServicePrincipalID: AutomationSPID,
+	}}
+	chloe := AuditActivityInitiator{User: &UserIdentity{
+		ID: UserChloeID, UserPrincipalName: ptr(AuditChloeUPN), IPAddress: ptr("203.0.113.77"),
+	}}
+	entry := func(id, corr string, at time.Time, activity, category, service, op string, by AuditActivityInitiator, targets ...TargetResource) DirectoryAudit {
+		return DirectoryAudit{
+			ID: id, ActivityDateTime: at, ActivityDisplayName: activity, Category: category, CorrelationID: corr,
+			InitiatedBy: by, LoggedByService: service, OperationType: op, Result: "success", TargetResources: targets,
+			AdditionalDetails: []KeyValue{{Key: "User-Agent", Value: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0"}},
+		}
+	}
+	included := func(names ...string) ModifiedProperty {
+		return ModifiedProperty{DisplayName: "Included Updated Properties", OldValue: ptr(""), NewValue: ptr(`"` + strings.Join(names, ", ") + `"`)}
+	}
+	corpApp := func(props ...ModifiedProperty) TargetResource {
+		return TargetResource{ID: CorpAppObjectID, DisplayName: ptr(CorpAppName), Type: "Application", ModifiedProperties: props}
+	}
+	sp := func(id, name string, props ...ModifiedProperty) TargetResource {
+		return TargetResource{ID: id, DisplayName: ptr(name), Type: "ServicePrincipal", ModifiedProperties: props}
+	}
+	rra := func(scopes []ResourceAccess) *string {
+		ids := make([]string, len(scopes))
+		for i, s := range scopes {
+			ids[i] = s.ID
+		}
+		return js([]map[string]any{{"ResourceAppId": GraphAppID, "RequiredAppPermissions": ids, "EncodingVersion": 1}})
+	}
+	drifted := slices.DeleteFunc(corpResourceAccess(), func(ra ResourceAccess) bool { return ra.ID == ScopeGroupMemberReadAll })
+
+	const (
+		appMgmt  = "ApplicationManagement"
+		core     = "Core Directory"
+		webUA    = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0"
+		tfUA     = "Terraform/1.9.8 terraform-provider-cloudflare/5.4.0"
+		cfDelete = "Delete identity provider"
+	)
+	certs := entry("Directory_3b8e41d7-92c5-4a06-8f1e-d7a20c9b5e64_0WZ4K_51837260", "3b8e41d7-92c5-4a06-8f1e-d7a20c9b5e64", ago(30, 6),
+		"Update application – Certificates and secrets management ", appMgmt, core, "Update", admin,
+		corpApp(
+			ModifiedProperty{DisplayName: "KeyDescription",
+				OldValue: js([]string{"[KeyIdentifier=" + CorpSecretKeyID + ",KeyType=Password,KeyUsage=Verify,DisplayName=cloudflare-access]"}),
+				NewValue: js([]string{
+					"[KeyIdentifier=" + CorpSecretKeyID + ",KeyType=Password,KeyUsage=Verify,DisplayName=cloudflare-access]",
+					"[KeyIdentifier=" + CorpOldSecretKeyID + ",KeyType=Password,KeyUsage=Verify,DisplayName=cloudflare-access (previous)]",
+					"[KeyIdentifier=" + CorpCertKeyID + ",KeyType=AsymmetricX509Cert,KeyUsage=Verify,DisplayName=" + corpCertDisplayName + "]",
+				})},
+			included("KeyDescription"),
+		))
+	financeDelete := entry(AuditFinanceDeleteID, "7e2c9b14-3a58-4f0d-b6e1-95c8d2a4f703", ago(19, 41),
+		"Delete group", "GroupManagement", core, "Delete", admin,
+		TargetResource{ID: GroupFinanceID, DisplayName: ptr("Finance"), Type: "Group", GroupType: ptr("azureAD")})
+	financeDelete.VisibleFromQuery = 2
+
+	t.DirectoryAudits = []DirectoryAudit{
+		entry("Directory_0d5f2a9c-6e13-4b87-a2d4-c19e7b3f8a50_6MNB2_30571948", "0d5f2a9c-6e13-4b87-a2d4-c19e7b3f8a50", ago(47, 12),
+			"Update application", appMgmt, core, "Update", admin,
+			corpApp(
+				ModifiedProperty{DisplayName: "RequiredResourceAccess", OldValue: rra(corpResourceAccess()), NewValue: rra(drifted)},
+				included("RequiredResourceAccess"),
+			)),
+		entry("Directory_8c41e7b2-5d09-4f3a-9b6e-2a7d0f4c1e85_KQ7PX_77120394", "8c41e7b2-5d09-4f3a-9b6e-2a7d0f4c1e85", ago(42, 38),
+			"Update application", appMgmt, core, "Update", admin,
+			corpApp(
+				ModifiedProperty{DisplayName: "AppAddress",
+					OldValue: js([]map[string]any{{"AddressType": 0, "Address": CallbackURL, "ReplyAddressClientType": 1, "ReplyAddressIndex": nil, "IsReplyAddressDefault": false}}),
+					NewValue: js([]map[string]any{{"AddressType": 0, "Address": CallbackURL, "ReplyAddressClientType": 4, "ReplyAddressIndex": nil, "IsReplyAddressDefault": false}})},
+				included("AppAddress"),
+			)),
+		entry("Directory_a6d3f0e8-1b74-4c29-8e5a-f3b6c9d20471_2HJ8D_18264539", "a6d3f0e8-1b74-4c29-8e5a-f3b6c9d20471", ago(39, 3),
+			"Remove delegated permission grant", appMgmt, core, "Unassign", admin,
+			sp(CorpSPID, CorpAppName,
+				ModifiedProperty{DisplayName: "DelegatedPermissionGrant.Scope", OldValue: js(CorpGrantScope), NewValue: js(DriftedCorpGrantScope)},
+				ModifiedProperty{DisplayName: "DelegatedPermissionGrant.ConsentType", OldValue: js("AllPrincipals"), NewValue: js("AllPrincipals")},
+			),
+			sp(GraphSPID, "Microsoft Graph")),
+		entry("Directory_f29b7c35-0e48-4d16-a3c7-8b5e1d6f9a02_R4TZ9_60394817", "f29b7c35-0e48-4d16-a3c7-8b5e1d6f9a02", ago(33, 50),
+			"Update application", appMgmt, core, "Update", automation,
+			corpApp(
+				ModifiedProperty{DisplayName: "SignInAudience", OldValue: js([]string{"AzureADMyOrg"}), NewValue: js([]string{"AzureADMultipleOrgs"})},
+				ModifiedProperty{DisplayName: "Oauth2AllowIdTokenImplicitFlow", OldValue: js([]bool{false}), NewValue: js([]bool{true})},
+				included("SignInAudience", "Oauth2AllowIdTokenImplicitFlow"),
+			)),
+		certs,
+		entry("Directory_5e0a8d6f-c237-4b91-9d48-e6f1a2b7c390_JD3LS_42918305", "5e0a8d6f-c237-4b91-9d48-e6f1a2b7c390", ago(27, 55),
+			"Add app role assignment to service principal", appMgmt, core, "Assign", admin,
+			sp(CorpSPID, CorpAppName,
+				ModifiedProperty{DisplayName: "AppRole.Id", OldValue: nil, NewValue: js(RoleDirectoryReadAll)},
+				ModifiedProperty{DisplayName: "AppRole.Value", OldValue: nil, NewValue: js("Directory.Read.All")},
+				ModifiedProperty{DisplayName: "ServicePrincipal.ObjectID", OldValue: nil, NewValue: js(GraphSPID)},
+			),
+			sp(GraphSPID, "Microsoft Graph")),
+		entry("Directory_c7b19e40-2f6d-4a85-b03e-9d4c6a1f7e28_P8VWN_09582716", "c7b19e40-2f6d-4a85-b03e-9d4c6a1f7e28", ago(24, 17),
+			"Update attribute mappings or scope", "ProvisioningManagement", "Account Provisioning", "Update", admin,
+			sp(CorpSCIMSPID, CorpSCIMAppName,
+				ModifiedProperty{DisplayName: `emails[type eq "work"].value`, OldValue: js("[mail]"), NewValue: js("[userPrincipalName]")},
+				ModifiedProperty{DisplayName: "name.familyName", OldValue: js("[surname]"), NewValue: nil},
+			)),
+		entry("Directory_4a92d6e1-7c3b-4f58-8a0d-b5e2f9c1d634_ZC5MQ_88301274", "4a92d6e1-7c3b-4f58-8a0d-b5e2f9c1d634", ago(22, 9),
+			"Add delegated permission grant", appMgmt, core, "Assign", chloe,
+			sp(CorpSPID, CorpAppName,
+				ModifiedProperty{DisplayName: "DelegatedPermissionGrant.Scope", OldValue: nil, NewValue: js(ChloeGrantScope)},
+				ModifiedProperty{DisplayName: "DelegatedPermissionGrant.ConsentType", OldValue: nil, NewValue: js("Principal")},
+			),
+			sp(GraphSPID, "Microsoft Graph")),
+		financeDelete,
+		entry("Directory_e81c5f27-9a40-4d3b-b6f2-07d8e3a9c514_8YTK1_26047183", "e81c5f27-9a40-4d3b-b6f2-07d8e3a9c514", ago(14, 26),
+			"Remove owner from application", appMgmt, core, "Unassign", admin,
+			TargetResource{ID: ContractorsAppObjectID, DisplayName: ptr(ContractorsAppName), Type: "Application"},
+			TargetResource{ID: UserDanID, Type: "User", UserPrincipalName: ptr(AuditAdminUPN),
+				ModifiedProperties: []ModifiedProperty{{DisplayName: "Application.ObjectID", OldValue: js(ContractorsAppObjectID), NewValue: nil}}}),
+		// Unrelated: another app and a user.
+		entry("Directory_9f3d0b6a-e51c-4287-9c3a-1e6b8d4f2a97_B2NDX_53198420", "9f3d0b6a-e51c-4287-9c3a-1e6b8d4f2a97", ago(45, 31),
+			"Update application", appMgmt, core, "Update", admin,
+			TargetResource{ID: IntranetAppObjectID, DisplayName: ptr("Acme Intranet"), Type: "Application",
+				ModifiedProperties: []ModifiedProperty{
+					{DisplayName: "DisplayName", OldValue: js([]string{"Acme Intranet"}), NewValue: js([]string{"Acme Intranet"})},
+					included("DisplayName"),
+				}}),
+		entry("Directory_2c6e8a1f-4b97-4d05-a8e3-6f0b9c2d7e41_H6QRS_71650832", "2c6e8a1f-4b97-4d05-a8e3-6f0b9c2d7e41", ago(36, 44),
+			"Update user", "UserManagement", core, "Update", admin,
+			TargetResource{ID: UserBenID, Type: "User", UserPrincipalName: ptr("ben.walters@" + TenantDomain),
+				ModifiedProperties: []ModifiedProperty{
+					{DisplayName: "JobTitle", OldValue: js([]string{"Engineer"}), NewValue: js([]string{"Senior Engineer"})},
+					included("JobTitle"),
+				}}),
+	}
+
+	account := CloudflareAuditAccount{ID: AccountID, Name: "Acme Corp"}
+	scope := json.RawMessage(`"accounts"`)
+	idpURI := func(id string) string { return "/client/v4/accounts/" + AccountID + "/access/identity_providers/" + id }
+	corpUpdate, _ := marshal(map[string]any{
+		"name": CorpIdPName, "type": "azureAD",
+		"config": map[string]any{
+			"client_id": CorpAppID, "client_secret": corpClientSecret, "directory_id": TenantID,
+			"pkce_enabled": false, "prompt": "select_account", "email_claim_name": "upn",
+			"claims": []string{"groups", "employee_id"}, "support_groups": false,
+		},
+		"scim_config": map[string]any{"enabled": true, "user_deprovision": false, "identity_update_behavior": "no_action"},
+	})
+	t.CloudflareAuditLogs = []CloudflareAuditLog{
+		{
+			ID: "1f6c2e8a-5b3d-4e90-a7c1-d4b8f0e2a639", Account: account,
+			Action: CloudflareAuditAction{Description: "Update identity provider", Result: "success", Time: ago(37, 20), Type: "update"},
+			Actor: CloudflareAuditActor{ID: "f3a9c1e7d5b2480e96c4a0d8e2b6f157", Context: "dash", Email: AuditAdminUPN,
+				IPAddress: AuditAdminCloudflareIP, Type: "user"},
+			Raw: CloudflareAuditRaw{CfRayID: "8e1f4c7a9b2d3e60", Method: "PUT", StatusCode: 200, URI: idpURI(CorpIdPID), UserAgent: webUA},
+			Resource: CloudflareAuditResource{ID: CorpIdPID, Product: "access", Type: "access.identity_provider", Scope: scope,
+				Request: corpUpdate, Response: json.RawMessage(`{"id":"` + CorpIdPID + `","name":"` + CorpIdPName + `","type":"azureAD"}`)},
+		},
+		{
+			ID: "8d2b5f91-c6e4-4a37-b0d8-2e7f1a9c6b43", Account: account,
+			Action: CloudflareAuditAction{Description: cfDelete, Result: "success", Time: ago(31, 2), Type: "delete"},
+			Actor: CloudflareAuditActor{ID: AccountID, Context: "api_token", IPAddress: "198.51.100.80",
+				TokenID: AuditTokenID, TokenName: AuditTokenName, Type: "account"},
+			Raw: CloudflareAuditRaw{CfRayID: "8e1f5a02c4d6b871", Method: "DELETE", StatusCode: 200, URI: idpURI(ContractorsIdPID), UserAgent: tfUA},
+			Resource: CloudflareAuditResource{ID: ContractorsIdPID, Product: "access", Type: "access.identity_provider", Scope: scope,
+				Request: json.RawMessage(`{}`), Response: json.RawMessage(`{"id":"` + ContractorsIdPID + `"}`)},
+		},
+		// Unrelated: a Gateway rule.
+		{
+			ID: "c5e07a3d-2f19-4b86-9e4c-7a1d3b8f0e52", Account: account,
+			Action: CloudflareAuditAction{Description: "Update Gateway rule", Result: "success", Time: ago(15, 48), Type: "update"},
+			Actor: CloudflareAuditActor{ID: "f3a9c1e7d5b2480e96c4a0d8e2b6f157", Context: "dash", Email: AuditAdminUPN,
+				IPAddress: AuditAdminCloudflareIP, Type: "user"},
+			Raw: CloudflareAuditRaw{CfRayID: "8e1f6b13d5e7c982", Method: "PUT", StatusCode: 200,
+				URI: "/client/v4/accounts/" + AccountID + "/gateway/rules/" + GatewayMalwareID, UserAgent: webUA},
+			Resource: CloudflareAuditResource{ID: GatewayMalwareID, Product: "gateway", Type: "gateway.rule", Scope: scope,
+				Request: json.RawMessage(`{"enabled":true}`), Response: json.RawMessage(`{"id":"` + GatewayMalwareID + `"}`)},
+		},
 	}
 }

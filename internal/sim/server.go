@@ -60,6 +60,12 @@ type Server struct {
 	// connections the TCP connections accepted.
 	inFlight, peak, connections map[string]int
 
+	// auditQueries counts the queries (first pages) of each audit log,
+	// for entries that become visible only from a later query; Update
+	// does not reset it.
+	auditMu      sync.Mutex
+	auditQueries map[string]int
+
 	raMu       sync.Mutex           // guards the Retry-After book
 	notBefore  map[string]retryBook // request key → when it may come back
 	violations []RetryAfterViolation

@@ -65,6 +65,10 @@ type Tenant struct {
 	SCIMUpdateLogs []SCIMUpdateLog
 	// Groups are the tenant's Entra groups (graph_groups.go).
 	Groups []Group
+	// DirectoryAudits is Entra's directory audit log (graph_audit.go), newest or oldest first: any order.
+	DirectoryAudits []DirectoryAudit
+	// CloudflareAuditLogs is the Cloudflare account audit log, version 2 (cloudflare_auditlog.go).
+	CloudflareAuditLogs []CloudflareAuditLog
 }
 
 // ---- Microsoft Graph -------------------------------------------------------

@@ -38,8 +38,12 @@ const (
 	// CloudflareSCIMLogs is the newest entry of Cloudflare's SCIM update
 	// log for each SCIM-enabled identity provider (its time only).
 	CloudflareSCIMLogs DataKind = "cloudflare.scim_logs"
-	CloudflareIdPs     DataKind = "cloudflare.identity_providers"
-	CloudflareOrg      DataKind = "cloudflare.organization"
+	// Attribution is the kind of an audit log that could not be read for
+	// attribution: no check needs it, so its gap never makes an
+	// integration incomplete.
+	Attribution    DataKind = "attribution"
+	CloudflareIdPs DataKind = "cloudflare.identity_providers"
+	CloudflareOrg  DataKind = "cloudflare.organization"
 )
 
 // Side is the system a piece of data or a finding belongs to.

@@ -31,6 +31,11 @@ type Finding struct {
 	Occurrences int
 	Reopened    int
 	LastRunID   int64
+	// OpenedAt is when the current episode opened (the last opened or
+	// reopened event); AttributeSince where its attribution window
+	// starts. Both are zero for findings stored before attribution.
+	OpenedAt       time.Time
+	AttributeSince time.Time
 }
 
 // Transition is one lifecycle change decided for a run.
@@ -45,6 +50,9 @@ type Evaluation struct {
 	Findings []checks.Finding
 	Results  []report.CheckResult
 	Snapshot *snapshot.Snapshot
+	// AttributeSince is the attribution window start of the findings the
+	// run opens or reopens.
+	AttributeSince time.Time
 }
 
 // observed reports whether the run fully observed what f was derived
@@ -80,7 +88,8 @@ func decide(stored map[string]Finding, e Evaluation, runID int64) (updated []Fin
 		}
 		seen[f.Fingerprint] = true
 		prev, known := stored[f.Fingerprint]
-		next := Finding{Finding: f, State: StateOpen, FirstSeen: e.At, LastSeen: e.At, Occurrences: 1, LastRunID: runID}
+		next := Finding{Finding: f, State: StateOpen, FirstSeen: e.At, LastSeen: e.At, Occurrences: 1, LastRunID: runID,
+			OpenedAt: e.At, AttributeSince: e.AttributeSince}
 		switch {
 		case !known:
 			transitions = append(transitions, Transition{Event: EventOpened, Finding: next})
@@ -89,6 +98,15 @@ func decide(stored map[string]Finding, e Evaluation, runID int64) (updated []Fin
 			transitions = append(transitions, Transition{Event: EventReopened, Finding: next})
 		default:
 			next.FirstSeen, next.Occurrences, next.Reopened = prev.FirstSeen, prev.Occurrences+1, prev.Reopened
+			// Still the same episode: its window and what was
+			// attributed to it stay, unless this run attributed it.
+			next.OpenedAt, next.AttributeSince = prev.OpenedAt, prev.AttributeSince
+			if next.OpenedAt.IsZero() {
+				next.OpenedAt = prev.FirstSeen
+			}
+			if len(next.Changes) == 0 {
+				next.Changes = prev.Changes
+			}
 		}
 		updated = append(updated, next)
 	}

@@ -46,9 +46,12 @@ type Run struct {
 
 // RunRecord is a finished run to store.
 type RunRecord struct {
-	StartedAt  time.Time
-	FinishedAt time.Time
-	Trigger    string
+	// AttributeSince is where the attribution window of the findings this
+	// run opens starts (the start of the run before it); zero: unknown.
+	AttributeSince time.Time
+	StartedAt      time.Time
+	FinishedAt     time.Time
+	Trigger        string
 	// Report and Snapshot are nil for a failed run; Error says why.
 	Report   *report.Report
 	Snapshot *snapshot.Snapshot
@@ -138,7 +141,8 @@ func (s *Store) RecordRun(ctx context.Context, rec RunRecord, retain int) (Recor
 		for _, f := range stored {
 			byFP[f.Fingerprint] = f
 		}
-		updated, transitions := decide(byFP, Evaluation{At: run.FinishedAt, Findings: rec.Report.Findings, Results: rec.Report.Results, Snapshot: rec.Snapshot}, run.ID)
+		updated, transitions := decide(byFP, Evaluation{At: run.FinishedAt, Findings: rec.Report.Findings, Results: rec.Report.Results, Snapshot: rec.Snapshot,
+			AttributeSince: rec.AttributeSince}, run.ID)
 		for _, f := range updated {
 			if err := upsertFinding(ctx, tx, f); err != nil {
 				return err
@@ -239,23 +243,37 @@ func pruneSnapshots(ctx context.Context, tx *sql.Tx, retain int) error {
 	return nil
 }
 
+// optionalTime stores a zero time as "".
+func optionalTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return formatTime(t)
+}
+
 func upsertFinding(ctx context.Context, tx *sql.Tx, f Finding) error {
 	var resolved any
 	if f.ResolvedAt != nil {
 		resolved = formatTime(*f.ResolvedAt)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO findings (fingerprint, check_id, severity, integration, resource_side, resource_kind, resource_id, resource_name,
-			message, expected, actual, remediation, needs, state, first_seen, last_seen, resolved_at, occurrences, reopened, last_run_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	changes, err := json.Marshal(f.Changes)
+	if err != nil || f.Changes == nil {
+		changes = []byte("[]")
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO findings (fingerprint, check_id, severity, integration, resource_side, resource_kind, resource_id, resource_name,
+			message, expected, actual, remediation, needs, state, first_seen, last_seen, resolved_at, occurrences, reopened, last_run_id,
+			changes, opened_at, attribute_since)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (fingerprint) DO UPDATE SET check_id = excluded.check_id, severity = excluded.severity, integration = excluded.integration,
 			resource_side = excluded.resource_side, resource_kind = excluded.resource_kind, resource_id = excluded.resource_id,
 			resource_name = excluded.resource_name, message = excluded.message, expected = excluded.expected, actual = excluded.actual,
 			remediation = excluded.remediation, needs = excluded.needs, state = excluded.state, first_seen = excluded.first_seen,
 			last_seen = excluded.last_seen, resolved_at = excluded.resolved_at, occurrences = excluded.occurrences,
-			reopened = excluded.reopened, last_run_id = excluded.last_run_id`,
+			reopened = excluded.reopened, last_run_id = excluded.last_run_id,
+			changes = excluded.changes, opened_at = excluded.opened_at, attribute_since = excluded.attribute_since`,
 		f.Fingerprint, f.CheckID, f.Severity.String(), f.Integration, string(f.Resource.Side), f.Resource.Kind, f.Resource.ID, f.Resource.Name,
 		f.Message, f.Expected, f.Actual, f.Remediation, joinKinds(f.Needs), f.State, formatTime(f.FirstSeen), formatTime(f.LastSeen), resolved,
-		f.Occurrences, f.Reopened, f.LastRunID)
+		f.Occurrences, f.Reopened, f.LastRunID, string(changes), optionalTime(f.OpenedAt), optionalTime(f.AttributeSince))
 	if err != nil {
 		return fmt.Errorf("storing finding %s: %w", f.Fingerprint, err)
 	}
@@ -269,7 +287,8 @@ type queryer interface {
 // loadFindings reads findings, all or those in one state.
 func loadFindings(ctx context.Context, q queryer, state string) ([]Finding, error) {
 	query := `SELECT fingerprint, check_id, severity, integration, resource_side, resource_kind, resource_id, resource_name,
-		message, expected, actual, remediation, needs, state, first_seen, last_seen, resolved_at, occurrences, reopened, last_run_id
+		message, expected, actual, remediation, needs, state, first_seen, last_seen, resolved_at, occurrences, reopened, last_run_id,
+		changes, opened_at, attribute_since
 		FROM findings`
 	var args []any
 	if state != "" {
@@ -287,12 +306,20 @@ func loadFindings(ctx context.Context, q queryer, state string) ([]Finding, erro
 		var (
 			f                             Finding
 			sev, side, needs, first, last string
+			changes, openedAt, since      string
 			resolved                      sql.NullString
 		)
 		if err := rows.Scan(&f.Fingerprint, &f.CheckID, &sev, &f.Integration, &side, &f.Resource.Kind, &f.Resource.ID, &f.Resource.Name,
-			&f.Message, &f.Expected, &f.Actual, &f.Remediation, &needs, &f.State, &first, &last, &resolved, &f.Occurrences, &f.Reopened, &f.LastRunID); err != nil {
+			&f.Message, &f.Expected, &f.Actual, &f.Remediation, &needs, &f.State, &first, &last, &resolved, &f.Occurrences, &f.Reopened, &f.LastRunID,
+			&changes, &openedAt, &since); err != nil {
 			return nil, fmt.Errorf("reading findings: %w", err)
 		}
+		// A changes column that does not decode is no attribution, not
+		// a failed read: it only ever held what driftd wrote.
+		if json.Unmarshal([]byte(changes), &f.Changes) != nil || len(f.Changes) == 0 {
+			f.Changes = nil
+		}
+		f.OpenedAt, f.AttributeSince = parseTime(openedAt), parseTime(since)
 		f.Severity, _ = checks.ParseSeverity(sev)
 		f.Resource.Side = snapshot.Side(side)
 		f.Needs = splitKinds(needs)

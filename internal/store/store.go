@@ -322,6 +322,14 @@ func migrations() []string {
 		// already delivered, so a retry resumes after them.
 		`ALTER TABLE outbox ADD COLUMN format TEXT NOT NULL DEFAULT 'slack_message';
 	ALTER TABLE outbox ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0;`,
+		// 4: attribution. changes holds the audit-log entries attributed
+		// to the finding (JSON, as long as the finding is kept);
+		// opened_at is when its current episode opened and
+		// attribute_since where its attribution window starts, so a run
+		// can look again for an entry that was late.
+		`ALTER TABLE findings ADD COLUMN changes TEXT NOT NULL DEFAULT '[]';
+	ALTER TABLE findings ADD COLUMN opened_at TEXT NOT NULL DEFAULT '';
+	ALTER TABLE findings ADD COLUMN attribute_since TEXT NOT NULL DEFAULT '';`,
 	}
 }
 

@@ -230,6 +230,9 @@ func (t *Telemetry) FindingEvent(ctx context.Context, event string, f checks.Fin
 	case EventResolved:
 		t.inst.findingsResolved.Add(ctx, 1, metric.WithAttributes(base...))
 		level = slog.LevelInfo
+	case EventAttributed:
+		// Not a transition: who changed an already reported finding.
+		level = slog.LevelInfo
 	}
 	attrs := []slog.Attr{
 		slog.String("event", event),
@@ -251,6 +254,7 @@ func (t *Telemetry) FindingEvent(ctx context.Context, event string, f checks.Fin
 	if f.Suppression != nil {
 		attrs = append(attrs, slog.String("suppression.reason", f.Suppression.Reason))
 	}
+	attrs = append(attrs, changeAttrs(f.Changes)...)
 	t.findings.LogAttrs(ctx, level, "finding "+event, attrs...)
 }
 

@@ -22,6 +22,7 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/driftd/driftd/internal/config"
+	vocab "github.com/driftd/driftd/internal/finding"
 )
 
 // scope is the instrumentation scope of everything driftd records itself.
@@ -268,4 +269,35 @@ func (t *Telemetry) SlogHandler() slog.Handler {
 		return nil
 	}
 	return otelslog.NewHandler(scope+"/log", otelslog.WithLoggerProvider(t.loggerProvider))
+}
+
+// EventAttributed is the FindingEvent of a finding already reported whose
+// objects' change a later run found in the audit log (Entra's lags by
+// minutes): an update, logged at info level, that counts as no
+// transition.
+const EventAttributed = "attributed"
+
+// changeAttrs are the log-record attributes saying who made the newest
+// of a finding's changes: driftd.changed_by, driftd.changed_by_type,
+// driftd.changed_at (RFC 3339, UTC) and driftd.change_activity, with
+// driftd.change_ip and driftd.changed_by_id when the log has them;
+// nothing without changes.
+func changeAttrs(changes []vocab.Change) []slog.Attr {
+	if len(changes) == 0 {
+		return nil
+	}
+	c := changes[0]
+	attrs := []slog.Attr{
+		slog.String("driftd.changed_by", c.Actor),
+		slog.String("driftd.changed_by_type", c.ActorType),
+		slog.String("driftd.changed_at", c.At.UTC().Format(time.RFC3339)),
+		slog.String("driftd.change_activity", c.Activity),
+	}
+	if c.IP != "" {
+		attrs = append(attrs, slog.String("driftd.change_ip", c.IP))
+	}
+	if c.ActorID != "" {
+		attrs = append(attrs, slog.String("driftd.changed_by_id", c.ActorID))
+	}
+	return attrs
 }

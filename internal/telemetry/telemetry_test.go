@@ -22,6 +22,7 @@ import (
 
 	"github.com/driftd/driftd/checks"
 	"github.com/driftd/driftd/internal/config"
+	vocab "github.com/driftd/driftd/internal/finding"
 	"github.com/driftd/driftd/internal/logtest"
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/telemetry/otlptest"
@@ -159,8 +160,21 @@ func exercise(t *testing.T, rcv *otlptest.Receiver, tel *Telemetry) (traceID []b
 	supp := finding("ENTRA-APP-001", checks.Medium, "fp-3")
 	supp.Suppression = &checks.Suppression{Reason: "accepted by security"}
 	tel.SetOpenFindings([]checks.Finding{crit, finding("ENTRA-CRED-001", checks.Critical, "fp-2"), supp})
+	// Who changed it: the newest of two changes, by an automation, from
+	// a zone that is not UTC.
+	crit.Changes = []vocab.Change{
+		{Source: snapshot.SideEntra, At: time.Date(2026, 3, 1, 12, 50, 0, 0, time.FixedZone("CET", 3600)), Activity: "Update application – Certificates and secrets management",
+			Actor: "Terraform CI <!channel>\x1b[2J", ActorType: vocab.ActorApp, ActorID: "99999999-8888-7777-6666-555555555555", IP: "203.0.113.7",
+			Target: "0b5c3f8e-1111-2222-3333-444455556666"},
+		{Source: snapshot.SideEntra, At: time.Date(2026, 2, 1, 9, 0, 0, 0, time.UTC), Activity: "Add application", Actor: "adele@contoso.com", ActorType: vocab.ActorUser},
+	}
 	tel.FindingEvent(ctx, EventOpened, crit)
 	tel.FindingEvent(ctx, EventReopened, finding("ENTRA-CRED-001", checks.Critical, "fp-2"))
+	// Later, the audit log names who changed an already reported finding.
+	late := finding("ENTRA-APP-002", checks.High, "fp-4")
+	late.Changes = []vocab.Change{{Source: snapshot.SideEntra, At: time.Date(2026, 3, 1, 11, 58, 0, 0, time.UTC), Activity: "Update application",
+		Actor: "adele@contoso.com", ActorType: vocab.ActorUser}}
+	tel.FindingEvent(ctx, EventAttributed, late)
 	tel.FindingEvent(ctx, EventResolved, finding("CF-IDP-002", checks.High, "fp-9"))
 	span.End()
 	return traceID, api
@@ -330,6 +344,11 @@ func TestExportEndToEnd(t *testing.T) {
 			}
 			requirePoint(t, rcv, "driftd.findings.opened", map[string]string{"check_id": "ENTRA-CRED-001", "severity": "critical", "integration": "corp", "reopened": "false"}, 1)
 			requirePoint(t, rcv, "driftd.findings.opened", map[string]string{"check_id": "ENTRA-CRED-001", "reopened": "true"}, 1)
+			for _, name := range []string{"driftd.findings.opened", "driftd.findings.resolved"} {
+				if p, ok := findPoint(rcv.Metric(name), map[string]string{"check_id": "ENTRA-APP-002"}); ok {
+					t.Errorf("an attribution update counted in %s: %v", name, p)
+				}
+			}
 			requirePoint(t, rcv, "driftd.findings.resolved", map[string]string{"check_id": "CF-IDP-002", "severity": "high", "integration": "corp"}, 1)
 
 			expiry := map[string]string{"app_id": "0b5c3f8e-1111-2222-3333-444455556666", "app_name": "Cloudflare Access", "integration": "corp"}
@@ -441,6 +460,37 @@ func TestExportEndToEnd(t *testing.T) {
 			for k, v := range want {
 				if opened[k] != v {
 					t.Errorf("finding opened log attribute %s = %q, want %q (all: %v)", k, opened[k], v, opened)
+				}
+			}
+			// Attribution: the newest change, as received.
+			for k, v := range map[string]string{
+				"driftd.changed_by": "Terraform CI <!channel>\x1b[2J", "driftd.changed_by_type": "app", "driftd.changed_at": "2026-03-01T11:50:00Z",
+				"driftd.change_activity": "Update application – Certificates and secrets management", "driftd.change_ip": "203.0.113.7",
+				"driftd.changed_by_id": "99999999-8888-7777-6666-555555555555",
+			} {
+				if opened[k] != v {
+					t.Errorf("finding opened log attribute %s = %q, want %q (all: %v)", k, opened[k], v, opened)
+				}
+			}
+			for _, body := range []string{"finding reopened", "finding resolved"} {
+				for k := range bodies[body] {
+					if strings.HasPrefix(k, "driftd.change") {
+						t.Errorf("%s without changes has %s", body, k)
+					}
+				}
+			}
+			attributed := bodies["finding attributed"]
+			for k, v := range map[string]string{
+				"event": "attributed", "check_id": "ENTRA-APP-002", "fingerprint": "fp-4", "driftd.changed_by": "adele@contoso.com",
+				"driftd.changed_by_type": "user", "driftd.changed_at": "2026-03-01T11:58:00Z", "driftd.change_activity": "Update application",
+			} {
+				if attributed[k] != v {
+					t.Errorf("finding attributed log attribute %s = %q, want %q (all: %v)", k, attributed[k], v, attributed)
+				}
+			}
+			for _, k := range []string{"driftd.change_ip", "driftd.changed_by_id"} {
+				if _, ok := attributed[k]; ok {
+					t.Errorf("finding attributed has %s, which the change lacks", k)
 				}
 			}
 			if bodies["finding resolved"]["check_id"] != "CF-IDP-002" {

@@ -15,9 +15,12 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/driftd/driftd/checks"
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/finding"
+	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/notify"
 	"github.com/driftd/driftd/notify/slack/slacktest"
 )
@@ -74,12 +77,21 @@ func postedTo(t *testing.T) (*httptest.Server, func() []posted) {
 }
 
 // goldenBatch is a representative batch: a critical that opened (so the
-// route's mention is added), a reminder and a resolved finding.
+// route's mention is added) with who changed it, a reminder, a resolved
+// finding and an attribution update for a finding reported earlier.
 func goldenBatch() notify.Batch {
+	opened := appFinding(checks.Critical, "ENTRA-CRED-001", "client secret expired")
+	opened.Changes = changesAt(2)
+	opened.Changes[0].IP = "203.0.113.7"
+	attributed := appFinding(checks.High, "ENTRA-APP-001", "the Web redirect URI is missing")
+	attributed.Changes = []finding.Change{{Source: snapshot.SideEntra, At: firstSeen().Add(-20 * time.Minute), Activity: "Update application",
+		Actor: "Terraform CI", ActorType: finding.ActorApp, ActorID: "99999999-8888-7777-6666-555555555555", Target: appID,
+		Modified: []finding.ModifiedProperty{{Name: "AppAddress", Old: `["https://acme.cloudflareaccess.com/cdn-cgi/access/callback"]`, New: "[]"}}}}
 	return batch(
 		notify.Item{Event: notify.EventResolved, Finding: idpFinding(checks.Medium), FirstSeen: firstSeen()},
 		notify.Item{Event: notify.EventReminder, Finding: scimFinding(checks.High), FirstSeen: firstSeen()},
-		notify.Item{Event: notify.EventOpened, Finding: appFinding(checks.Critical, "ENTRA-CRED-001", "client secret expired"), FirstSeen: runAt()},
+		notify.Item{Event: notify.EventOpened, Finding: opened, FirstSeen: runAt()},
+		notify.Item{Event: notify.EventAttributed, Finding: attributed, FirstSeen: firstSeen()},
 	)
 }
 

@@ -24,6 +24,14 @@ import (
 	"github.com/driftd/driftd/notify"
 )
 
+// How much attribution a message shows: an attributed item lists its
+// newest changes and the newest one's changed properties; other items
+// show the newest change only, with a count of the rest.
+const (
+	changesShown  = 3
+	modifiedShown = 3
+)
+
 // Slack's documented limits, and the tighter ones driftd keeps to.
 const (
 	maxBlocks      = 50
@@ -61,6 +69,12 @@ const (
 	capFix     = 500
 	// capReason bounds why an integration cannot be audited.
 	capReason = 1500
+	// capChange bounds one change's summary ("changed by … at … — …");
+	// capChangeName and capChangeValue a changed property's name and its
+	// old and new values.
+	capChange      = 300
+	capChangeName  = 60
+	capChangeValue = 100
 	// maxLinkID is the longest ID put into a deep link; longer or odd IDs
 	// get no link (appIds are GUIDs, account IDs 32 hex digits).
 	maxLinkID = 64
@@ -119,8 +133,10 @@ func eventRank(event string) int {
 		return 0
 	case notify.EventReminder:
 		return 1
+	case notify.EventAttributed:
+		return 2
 	}
-	return 2
+	return 3
 }
 
 // sortItems orders by integration, severity (critical first), event,
@@ -149,7 +165,7 @@ func sortItems(in []notify.Item) []notify.Item {
 	return items
 }
 
-type counts struct{ opened, resolved, reminders int }
+type counts struct{ opened, resolved, reminders, attributed int }
 
 func countEvents(items []notify.Item) counts {
 	var c counts
@@ -161,6 +177,8 @@ func countEvents(items []notify.Item) counts {
 			c.resolved++
 		case notify.EventReminder:
 			c.reminders++
+		case notify.EventAttributed:
+			c.attributed++
 		}
 	}
 	return c
@@ -185,6 +203,9 @@ func (c counts) headline() string {
 	if c.reminders > 0 {
 		parts = append(parts, plural(c.reminders, "reminder", "reminders"))
 	}
+	if c.attributed > 0 {
+		parts = append(parts, plural(c.attributed, "attribution update", "attribution updates"))
+	}
 	if len(parts) == 0 {
 		return "no changes"
 	}
@@ -202,6 +223,9 @@ func (c counts) tally() string {
 	}
 	if c.reminders > 0 {
 		parts = append(parts, plural(c.reminders, "reminder", "reminders"))
+	}
+	if c.attributed > 0 {
+		parts = append(parts, plural(c.attributed, "attribution update", "attribution updates"))
 	}
 	return strings.Join(parts, " · ")
 }
@@ -280,6 +304,9 @@ func eventText(it notify.Item) string {
 // detailedText is a finding's full section text (possibly over the
 // section limit; the caller splits it).
 func detailedText(it notify.Item, accountID string) string {
+	if it.Event == notify.EventAttributed {
+		return attributedText(it, accountID)
+	}
 	f := it.Finding
 	emoji, label := severityLabel(f.Severity)
 	var b strings.Builder
@@ -304,11 +331,92 @@ func detailedText(it notify.Item, accountID string) string {
 		if f.Remediation != "" {
 			b.WriteString("*Fix:* " + field(f.Remediation, capFix) + "\n")
 		}
+		if line := changedByLine(f.Changes); line != "" {
+			b.WriteString(line + "\n")
+		}
 	}
 	if link, label := deepLink(f.Resource, accountID); link != "" {
 		fmt.Fprintf(&b, "<%s|%s>", link, label)
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// changeSummary is a change's one-line summary from API data as mrkdwn:
+// each part capped, then the whole made plain, escaped and capped.
+func changeSummary(c finding.Change, limit int) string {
+	c.Actor = textsafe.Clip(c.Actor, capName)
+	c.ActorID = textsafe.Clip(c.ActorID, capName)
+	c.Activity = textsafe.Clip(c.Activity, capName)
+	c.IP = textsafe.Clip(c.IP, capName)
+	return field(c.Summary(), limit)
+}
+
+// changedByLine is who last changed an opened or reminded finding's
+// objects: "👤 changed by … at … — … (+2 more)"; "" without changes.
+func changedByLine(changes []finding.Change) string {
+	if len(changes) == 0 {
+		return ""
+	}
+	line := "👤 " + changeSummary(changes[0], capChange)
+	if n := len(changes) - 1; n > 0 {
+		line += fmt.Sprintf(" (+%d more)", n)
+	}
+	return line
+}
+
+// attributedText is the section of an attributed item: an update saying
+// who changed an already reported finding's objects, not a new finding.
+func attributedText(it notify.Item, accountID string) string {
+	f := it.Finding
+	emoji, label := severityLabel(f.Severity)
+	var b strings.Builder
+	fmt.Fprintf(&b, "👤 *Who changed it* — `%s` *%s*", field(f.CheckID, capCheckID), field(resourceName(f.Resource), capName))
+	if kind := strings.ReplaceAll(f.Resource.Kind, "_", " "); kind != "" {
+		fmt.Fprintf(&b, " (%s)", field(kind, capKind))
+	}
+	if f.Integration != "" {
+		b.WriteString(" · " + field(f.Integration, capName))
+	}
+	b.WriteString("\n" + emoji + " " + label)
+	if f.Message != "" {
+		b.WriteString(" · " + field(f.Message, capMessage))
+	}
+	if !it.FirstSeen.IsZero() {
+		b.WriteString(" · reported since " + it.FirstSeen.UTC().Format("2006-01-02"))
+	}
+	b.WriteString("\n")
+	for i, c := range f.Changes {
+		if i == changesShown {
+			fmt.Fprintf(&b, "…and %d more\n", len(f.Changes)-changesShown)
+			break
+		}
+		b.WriteString("• " + changeSummary(c, capChange) + "\n")
+		if i > 0 {
+			continue
+		}
+		for j, m := range c.Modified {
+			if j == modifiedShown {
+				fmt.Fprintf(&b, "    …and %d more properties\n", len(c.Modified)-modifiedShown)
+				break
+			}
+			fmt.Fprintf(&b, "    %s: %s → %s\n", field(m.Name, capChangeName), changedValue(m.Old), changedValue(m.New))
+		}
+	}
+	if len(f.Changes) == 0 {
+		b.WriteString("No audit-log entry found.\n")
+	}
+	if link, label := deepLink(f.Resource, accountID); link != "" {
+		fmt.Fprintf(&b, "<%s|%s>", link, label)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// changedValue is a changed property's old or new value as mrkdwn.
+func changedValue(v string) string {
+	if v == "" {
+		return "(none)"
+	}
+	return field(v, capChangeValue)
 }
 
 // compactText is a finding as one line, for long batches.
@@ -321,10 +429,21 @@ func compactText(it notify.Item, accountID string) string {
 		event = "✅ resolved:"
 	case notify.EventReminder:
 		event = "🔁"
+	case notify.EventAttributed:
+		event = "👤 who changed it:"
 	}
 	line := fmt.Sprintf("%s *%s* `%s` %s *%s*", emoji, label, field(f.CheckID, capCheckID), event, field(oneLine(resourceName(f.Resource)), 100))
-	if f.Message != "" {
+	switch {
+	case it.Event == notify.EventAttributed && len(f.Changes) > 0:
+		line += ": " + changeSummary(f.Changes[0], compactMessage)
+		if n := len(f.Changes) - 1; n > 0 {
+			line += fmt.Sprintf(" (+%d more)", n)
+		}
+	case f.Message != "":
 		line += ": " + field(oneLine(f.Message), compactMessage)
+	}
+	if it.Event != notify.EventResolved && it.Event != notify.EventAttributed && len(f.Changes) > 0 {
+		line += " · 👤 " + field(oneLine(textsafe.Clip(f.Changes[0].Actor, capName)), 100)
 	}
 	if link, _ := deepLink(f.Resource, accountID); link != "" {
 		line += fmt.Sprintf(" · <%s|open>", link)
@@ -344,6 +463,13 @@ func fallbackLine(it notify.Item) string {
 		line += " (resolved)"
 	case notify.EventReminder:
 		line += " (still open)"
+	case notify.EventAttributed:
+		line = fmt.Sprintf("[%s] %s %s: who changed it", label, plain(textsafe.Clip(f.CheckID, capCheckID)), plain(textsafe.Clip(oneLine(f.Integration), capName)))
+		if len(f.Changes) > 0 {
+			c := f.Changes[0]
+			c.Actor, c.ActorID, c.Activity, c.IP = oneLine(c.Actor), oneLine(c.ActorID), oneLine(c.Activity), oneLine(c.IP)
+			line += ": " + shorten(plain(c.Summary()), fallbackMessage)
+		}
 	}
 	return escape(line)
 }
@@ -382,7 +508,8 @@ func renderFindings(b notify.Batch, route config.SlackRoute) []notify.Payload {
 		if len(groups) == 0 || groups[len(groups)-1] != it.Finding.Integration {
 			groups = append(groups, it.Finding.Integration)
 		}
-		if it.Finding.Severity == finding.Critical && it.Event != notify.EventResolved {
+		// An attribution update is about a finding already announced.
+		if it.Finding.Severity == finding.Critical && it.Event != notify.EventResolved && it.Event != notify.EventAttributed {
 			critical++
 		}
 		bySeverity[it.Finding.Severity]++

@@ -12,6 +12,7 @@ import (
 
 	"github.com/driftd/driftd/checks"
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/finding"
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/textsafe"
 	"github.com/driftd/driftd/notify"
@@ -559,6 +560,10 @@ func TestShorten(t *testing.T) {
 	if got := shorten("one two three four", 12); got != "one two…" {
 		t.Errorf("%q", got)
 	}
+	// The trailing-punctuation trim must not take the ";" off an entity.
+	if got := shorten("a&lt;b&gt; a&lt;b&gt; more words", 12); got != "a&lt;b…" {
+		t.Errorf("%q", got)
+	}
 }
 
 // hugeFinding carries 100,000 characters in every field that comes from
@@ -663,7 +668,7 @@ func checkSlackText(t *testing.T, where, text string) {
 	for i := strings.IndexByte(s, '&'); i >= 0; i = strings.IndexByte(s, '&') {
 		rest := s[i:]
 		if !strings.HasPrefix(rest, "&amp;") && !strings.HasPrefix(rest, "&lt;") && !strings.HasPrefix(rest, "&gt;") {
-			t.Fatalf("%s: unescaped & in %q", where, text)
+			t.Fatalf("%s: unescaped & at %q in %q", where, rest[:min(len(rest), 60)], text)
 		}
 		s = rest[1:]
 	}
@@ -678,8 +683,10 @@ func FuzzRender(f *testing.F) {
 	f.Add(strings.Repeat("&<>", 2000), "\u202e\xff\xfe", "")
 	f.Fuzz(func(t *testing.T, message, name, integration string) {
 		var items []notify.Item
-		for i, ev := range []string{notify.EventOpened, notify.EventReminder, notify.EventResolved, message} {
+		for i, ev := range []string{notify.EventOpened, notify.EventReminder, notify.EventResolved, notify.EventAttributed, message} {
 			fd := appFinding(checks.Severity(i%4+1), name, message)
+			fd.Changes = []finding.Change{{Actor: name, ActorType: finding.ActorApp, ActorID: integration, Activity: message, IP: name,
+				Modified: []finding.ModifiedProperty{{Name: name, Old: message, New: integration}}}, {Actor: message}}
 			fd.Resource.Name, fd.Resource.ID, fd.Expected, fd.Actual, fd.Remediation = name, name, message, name, message
 			fd.Integration = integration
 			if i%2 == 1 {
@@ -721,4 +728,212 @@ func FuzzRender(f *testing.F) {
 			}
 		}
 	})
+}
+
+func changesAt(n int) []finding.Change {
+	base := time.Date(2026, 3, 4, 4, 50, 0, 0, time.UTC)
+	var out []finding.Change
+	for i := range n {
+		out = append(out, finding.Change{Source: snapshot.SideEntra, At: base.Add(-time.Duration(i) * time.Hour), Activity: "Update application",
+			Actor: fmt.Sprintf("user%d@contoso.com", i), ActorType: finding.ActorUser, Target: appID})
+	}
+	return out
+}
+
+// hostileChanges is attribution an attacker wrote: a broadcast, a
+// mention and markup in the actor, control and bidi characters, markup
+// in the activity and the changed property.
+func hostileChanges() []finding.Change {
+	return []finding.Change{
+		{Source: snapshot.SideEntra, At: time.Date(2026, 3, 4, 4, 50, 0, 0, time.UTC), Activity: "Update <https://evil.example|application> & more",
+			Actor: "<!channel> @here eve\x1b[2J\u202e", ActorType: finding.ActorApp, ActorID: "<@U0123>", IP: "203.0.113.7",
+			Modified: []finding.ModifiedProperty{{Name: "<!everyone>", Old: "@channel", New: "a\rb"}}},
+		{Source: snapshot.SideEntra, At: time.Date(2026, 3, 3, 4, 50, 0, 0, time.UTC), Activity: "Add application", Actor: "adele@contoso.com", ActorType: finding.ActorUser},
+	}
+}
+
+func TestRenderOpenedWithChanges(t *testing.T) {
+	f := appFinding(checks.High, "ENTRA-CRED-001", "client secret expires in 6 days")
+	f.Changes = hostileChanges()
+	ps := Render(batch(notify.Item{Event: notify.EventOpened, Finding: f, FirstSeen: runAt()}), testRoute())
+	if len(ps) != 1 {
+		t.Fatalf("got %d payloads, want 1", len(ps))
+	}
+	mustValid(t, ps[0])
+	types, text := texts(t, ps[0])
+	if want := []string{"header", "section", "context"}; !reflect.DeepEqual(types, want) {
+		t.Fatalf("block types %v, want %v", types, want)
+	}
+	if text[0] != "driftd: 1 new — corp-sso" {
+		t.Errorf("header %q", text[0])
+	}
+	wantLine := "👤 changed by &lt;!channel&gt; ＠here eve\\x1b[2J\\u202e (app &lt;@U0123&gt;) at 2026-03-04 04:50 UTC — " +
+		"Update &lt;https://evil.example|application&gt; &amp; more (from 203.0.113.7) (+1 more)"
+	if !strings.Contains(text[1], "\n*Fix:* Add a new client secret and update the Cloudflare identity provider.\n"+wantLine+"\n<https://entra.microsoft.com/") {
+		t.Errorf("section lacks the changed-by line %q after the fix:\n%s", wantLine, text[1])
+	}
+	// One line for the newest change: no property values, no second change.
+	if strings.Contains(text[1], "adele@") || strings.Contains(text[1], "everyone") {
+		t.Errorf("opened item shows more than the newest change's summary:\n%s", text[1])
+	}
+	all := strings.Join(text, "\n") + "\n" + ps[0].Text
+	for _, raw := range []string{"<!channel>", "@here", "<@U0123>", "\x1b", "\u202e", "evil.example|application>"} {
+		if strings.Contains(all, raw) {
+			t.Errorf("%q reaches the message:\n%s", raw, all)
+		}
+	}
+	checkSlackText(t, "section", text[1])
+	if ps[0].Text != "driftd: 1 new — corp-sso\n[HIGH] ENTRA-CRED-001 corp-sso: client secret expires in 6 days\nrun 42 · 1 opened" {
+		t.Errorf("text %q", ps[0].Text)
+	}
+
+	// A reminder carries the line too; a resolved finding does not.
+	ps = Render(batch(notify.Item{Event: notify.EventReminder, Finding: f, FirstSeen: firstSeen()}), testRoute())
+	if _, text := texts(t, ps[0]); !strings.Contains(text[1], wantLine) {
+		t.Errorf("reminder lacks the changed-by line:\n%s", text[1])
+	}
+	ps = Render(batch(notify.Item{Event: notify.EventResolved, Finding: f, FirstSeen: firstSeen()}), testRoute())
+	if _, text := texts(t, ps[0]); strings.Contains(text[1], "changed by") {
+		t.Errorf("resolved item shows who changed it:\n%s", text[1])
+	}
+}
+
+func TestRenderAttributed(t *testing.T) {
+	f := appFinding(checks.Critical, "ENTRA-APP-001", "the Web redirect URI is missing")
+	f.Changes = changesAt(4)
+	f.Changes[0].IP = "203.0.113.7"
+	f.Changes[0].Modified = []finding.ModifiedProperty{
+		{Name: "AppAddress", Old: `["https://acme.cloudflareaccess.com/cdn-cgi/access/callback"]`, New: "[]"},
+		{Name: "SpaRedirectUris", New: `["https://acme.cloudflareaccess.com/cdn-cgi/access/callback"]`},
+		{Name: "p3", Old: "a", New: "b"}, {Name: "p4", Old: "a", New: "b"}, {Name: "p5", Old: "a", New: "b"},
+	}
+	ps := Render(batch(notify.Item{Event: notify.EventAttributed, Finding: f, FirstSeen: firstSeen()}), testRoute())
+	if len(ps) != 1 {
+		t.Fatalf("got %d payloads, want 1", len(ps))
+	}
+	mustValid(t, ps[0])
+	types, text := texts(t, ps[0])
+	// An update about a finding already announced: no mention, even for
+	// a critical one.
+	if want := []string{"header", "section", "context"}; !reflect.DeepEqual(types, want) {
+		t.Fatalf("block types %v, want %v", types, want)
+	}
+	if text[0] != "driftd: 1 attribution update — corp-sso" {
+		t.Errorf("header %q", text[0])
+	}
+	wantSection := "👤 *Who changed it* — `ENTRA-APP-001` *Cloudflare Access* (app registration) · corp-sso\n" +
+		"🟥 CRITICAL · the Web redirect URI is missing · reported since 2026-02-01\n" +
+		"• changed by user0@contoso.com at 2026-03-04 04:50 UTC — Update application (from 203.0.113.7)\n" +
+		"    AppAddress: [\"https://acme.cloudflareaccess.com/cdn-cgi/access/callback\"] → []\n" +
+		"    SpaRedirectUris: (none) → [\"https://acme.cloudflareaccess.com/cdn-cgi/access/callback\"]\n" +
+		"    p3: a → b\n" +
+		"    …and 2 more properties\n" +
+		"• changed by user1@contoso.com at 2026-03-04 03:50 UTC — Update application\n" +
+		"• changed by user2@contoso.com at 2026-03-04 02:50 UTC — Update application\n" +
+		"…and 1 more\n" +
+		"<https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/ApplicationMenuBlade/~/Overview/appId/" + appID + "|Open app registration>"
+	if text[1] != wantSection {
+		t.Errorf("section:\n%s\nwant:\n%s", text[1], wantSection)
+	}
+	if want := "corp-sso · run 42 · 2026-03-04T05:06:07Z · 1 attribution update"; text[2] != want {
+		t.Errorf("context %q, want %q", text[2], want)
+	}
+	wantText := "driftd: 1 attribution update — corp-sso\n" +
+		"[CRITICAL] ENTRA-APP-001 corp-sso: who changed it: changed by user0@contoso.com at 2026-03-04 04:50 UTC — Update application (from 203.0.113.7)\n" +
+		"run 42 · 1 attribution update"
+	if ps[0].Text != wantText {
+		t.Errorf("text:\n%s\nwant:\n%s", ps[0].Text, wantText)
+	}
+	all := strings.ToLower(strings.Join(text, "\n") + "\n" + ps[0].Text)
+	for _, unwanted := range []string{"opened", "🆕", " new", "subteam", "*fix:*", "*expected:*"} {
+		if strings.Contains(all, unwanted) {
+			t.Errorf("an attribution update reads like a new finding (%q):\n%s", unwanted, all)
+		}
+	}
+
+	// Hostile attribution is neutralised in the update too.
+	f.Changes = hostileChanges()
+	ps = Render(batch(notify.Item{Event: notify.EventAttributed, Finding: f, FirstSeen: firstSeen()}), testRoute())
+	mustValid(t, ps[0])
+	_, text = texts(t, ps[0])
+	for _, want := range []string{
+		"• changed by &lt;!channel&gt; ＠here eve\\x1b[2J\\u202e (app &lt;@U0123&gt;) at 2026-03-04 04:50 UTC — Update &lt;https://evil.example|application&gt; &amp; more (from 203.0.113.7)",
+		"    &lt;!everyone&gt;: ＠channel → a\\rb",
+		"• changed by adele@contoso.com at 2026-03-03 04:50 UTC — Add application",
+	} {
+		if !strings.Contains(text[1], want) {
+			t.Errorf("section lacks %q:\n%s", want, text[1])
+		}
+	}
+	checkSlackText(t, "section", text[1])
+	checkSlackText(t, "text", ps[0].Text)
+	for _, raw := range []string{"<!channel>", "@here", "<!everyone>", "@channel", "\x1b", "\r", "\u202e"} {
+		if strings.Contains(text[1]+ps[0].Text, raw) {
+			t.Errorf("%q reaches the message", raw)
+		}
+	}
+}
+
+// Attribution updates go through the same splitting as every finding:
+// a long batch of them, mixed with other events and with huge values,
+// stays within Slack's limits and shows every finding.
+func TestRenderAttributedLongBatch(t *testing.T) {
+	for _, n := range []int{detailedLimit, 120} {
+		var items []notify.Item
+		for i := range n {
+			f := hugeFinding(i)
+			f.CheckID = fmt.Sprintf("CHK-%03d", i)
+			f.Resource.Name = fmt.Sprintf("Resource %03d", i)
+			huge := strings.Repeat("<!channel> & ", 100000/13)
+			f.Changes = []finding.Change{{Actor: huge, Activity: huge, ActorType: finding.ActorApp, ActorID: huge, IP: huge,
+				Modified: []finding.ModifiedProperty{{Name: huge, Old: huge, New: huge}, {Name: huge, Old: huge, New: huge}, {Name: huge, Old: huge, New: huge}, {Name: huge}}}}
+			f.Changes = append(f.Changes, f.Changes[0], f.Changes[0], f.Changes[0])
+			ev := notify.EventAttributed
+			if i%3 == 1 {
+				ev = notify.EventOpened
+			}
+			items = append(items, notify.Item{Event: ev, Finding: f, FirstSeen: firstSeen()})
+		}
+		b := batch(items...)
+		ps := Render(b, testRoute())
+		sections := 0
+		for _, p := range ps {
+			mustValid(t, p)
+			checkSlackText(t, "text", p.Text)
+			for _, bl := range decoded(t, p) {
+				if bl["type"] == "section" {
+					sections++
+				}
+				if bl["type"] != "header" {
+					checkSlackText(t, bl["type"].(string), blockText(bl))
+				}
+			}
+		}
+		for _, it := range b.Items {
+			if !sectionShows(t, ps, "`"+it.Finding.CheckID+"`", it.Finding.Resource.Name) {
+				t.Errorf("%d items: %s is in no message", n, it.Finding.CheckID)
+			}
+		}
+		if n == detailedLimit && sections < n {
+			t.Errorf("%d detailed items in %d sections", n, sections)
+		}
+	}
+}
+
+// sectionShows reports whether one section of the payloads holds all of
+// want.
+func sectionShows(t *testing.T, ps []notify.Payload, want ...string) bool {
+	for _, p := range ps {
+		_, text := texts(t, p)
+		for _, s := range text {
+			all := true
+			for _, w := range want {
+				all = all && strings.Contains(s, w)
+			}
+			if all {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -174,7 +174,13 @@ func shorten(s string, limit int) string {
 	for cut > 0 && insideEntity(s, cut) {
 		cut--
 	}
-	return strings.TrimRight(s[:cut], " \n.,;:") + "…"
+	out := strings.TrimRight(s[:cut], " \n.,;:")
+	// Trimming may take the ";" off an entity ("&gt;" → "&gt"): drop
+	// the rest of it too.
+	for insideEntity(out, len(out)) {
+		out = strings.TrimRight(out[:strings.LastIndexByte(out, '&')], " \n.,;:")
+	}
+	return out + "…"
 }
 
 // oneLine folds line breaks so a field fits in a one-line summary.

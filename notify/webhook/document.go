@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/driftd/driftd/internal/finding"
 	"github.com/driftd/driftd/notify"
 )
 
@@ -54,7 +55,9 @@ type Integration struct {
 
 // Finding is one finding and why it is sent.
 type Finding struct {
-	// Event is "opened", "resolved" or "reminder".
+	// Event is "opened", "resolved", "reminder" or "attributed": an
+	// update to a finding already sent, now that the audit log says who
+	// changed its objects (see Changes); not a new finding.
 	Event string `json:"event"`
 	// CheckID is the check that failed, e.g. "ENTRA-CRED-001".
 	CheckID string `json:"check_id"`
@@ -71,6 +74,43 @@ type Finding struct {
 	// Link opens the resource in the Entra admin center or the
 	// Cloudflare dashboard; "" when there is no such page.
 	Link string `json:"link"`
+	// Changes are the audit-log entries saying who changed the finding's
+	// objects before it opened, newest first; [] when attribution is off
+	// or found nothing (yet).
+	Changes []Change `json:"changes"`
+}
+
+// Change is one audit-log entry attributed to a finding.
+type Change struct {
+	// Source is the log: "entra" (directory audit) or "cloudflare"
+	// (account audit log).
+	Source string    `json:"source"`
+	At     time.Time `json:"at"`
+	// Activity is the log's name for what was done, e.g. "Update
+	// application".
+	Activity string `json:"activity"`
+	// Actor is a user principal name or email, or for automation the
+	// app's or API token's name.
+	Actor string `json:"actor"`
+	// ActorType is "user" or "app".
+	ActorType string `json:"actor_type"`
+	// ActorID is the app's or token's ID, for automation; "" for a user.
+	ActorID string `json:"actor_id"`
+	// IP is where the change came from; "" when the log does not say.
+	IP string `json:"ip"`
+	// Target is the ID of the object changed.
+	Target string `json:"target"`
+	// Modified lists the changed properties when the log carries them
+	// (Entra does, Cloudflare does not); [] otherwise.
+	Modified []Modified `json:"modified"`
+}
+
+// Modified is one changed property, its values clipped to a few hundred
+// characters; "" for a value that was absent.
+type Modified struct {
+	Name string `json:"name"`
+	Old  string `json:"old"`
+	New  string `json:"new"`
 }
 
 // Resource is what a finding is about.
@@ -113,12 +153,28 @@ func NewDocument(b notify.Batch) Document {
 			Resource: Resource{Side: string(f.Resource.Side), Kind: f.Resource.Kind, ID: f.Resource.ID, Name: f.Resource.Name},
 			Message:  f.Message, Expected: f.Expected, Actual: f.Actual, Remediation: f.Remediation,
 			Fingerprint: f.Fingerprint, FirstSeen: it.FirstSeen.UTC(), Link: notify.Link(f.Resource, b.AccountID),
+			Changes: changes(f.Changes),
 		})
 	}
 	if b.Kind == notify.KindCannotAudit {
 		doc.CannotAudit = &CannotAudit{Integration: b.Integration, Since: b.Since.UTC(), Reason: b.Reason}
 	}
 	return doc
+}
+
+// changes is a finding's attribution as the document carries it: every
+// list present, every time in UTC.
+func changes(in []finding.Change) []Change {
+	out := make([]Change, 0, len(in))
+	for _, c := range in {
+		ch := Change{Source: string(c.Source), At: c.At.UTC(), Activity: c.Activity, Actor: c.Actor, ActorType: c.ActorType,
+			ActorID: c.ActorID, IP: c.IP, Target: c.Target, Modified: make([]Modified, 0, len(c.Modified))}
+		for _, m := range c.Modified {
+			ch.Modified = append(ch.Modified, Modified{Name: m.Name, Old: m.Old, New: m.New})
+		}
+		out = append(out, ch)
+	}
+	return out
 }
 
 // Render is the body POSTed for a batch: the document as compact JSON.

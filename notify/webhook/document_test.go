@@ -58,6 +58,11 @@ func idpFinding() finding.Finding {
 	}
 }
 
+func attributed(f finding.Finding, c []finding.Change) finding.Finding {
+	f.Changes = c
+	return f
+}
+
 // findingsBatch is a representative batch: findings that opened, one
 // reminded and one resolved, over two integrations, one of which could
 // not be fully audited.
@@ -66,10 +71,10 @@ func findingsBatch() notify.Batch {
 	return notify.Batch{
 		Kind: notify.KindFindings, Route: "pagerduty", RunID: 42, RunAt: runAt(), AccountID: accountID,
 		Items: []notify.Item{
-			{Event: notify.EventOpened, FirstSeen: runAt(), Finding: appFinding(finding.Critical, "ENTRA-APP-001",
+			{Event: notify.EventOpened, FirstSeen: runAt(), Finding: attributed(appFinding(finding.Critical, "ENTRA-APP-001",
 				`App registration "Cloudflare Access" lacks the Web redirect URI https://acme.cloudflareaccess.com/cdn-cgi/access/callback`,
 				"https://acme.cloudflareaccess.com/cdn-cgi/access/callback", "Web redirect URIs: none",
-				"Add the redirect URI to the app registration's Web platform.")},
+				"Add the redirect URI to the app registration's Web platform."), appChanges())},
 			{Event: notify.EventOpened, FirstSeen: runAt(), Finding: appFinding(finding.High, "ENTRA-CRED-001",
 				`Client secret "cloudflare-access" of app registration "Cloudflare Access" expires in 5 days (2026-03-09)`,
 				"valid for more than 7 days", "ends 2026-03-09T05:06:07Z (expires in 5 days)",
@@ -81,6 +86,35 @@ func findingsBatch() notify.Batch {
 			{Name: "contractors", Status: notify.StatusIncomplete, Since: &since, Reason: "reading synchronization jobs: HTTP 403 Authorization_RequestDenied"},
 			{Name: "corp-sso", Status: notify.StatusOK},
 		},
+	}
+}
+
+// appChanges is who changed the app registration: a user in the
+// portal, with the property's old and new values, and earlier an
+// automation; the times are not in UTC.
+func appChanges() []finding.Change {
+	return []finding.Change{
+		{Source: snapshot.SideEntra, At: time.Date(2026, 3, 4, 5, 50, 0, 0, cet), Activity: "Update application", Actor: "adele@contoso.com",
+			ActorType: finding.ActorUser, IP: "203.0.113.7", Target: appID, Modified: []finding.ModifiedProperty{
+				{Name: "AppAddress", Old: `["https://acme.cloudflareaccess.com/cdn-cgi/access/callback"]`, New: "[]"},
+				{Name: "SpaRedirectUris", New: `["https://acme.cloudflareaccess.com/cdn-cgi/access/callback"]`},
+			}},
+		{Source: snapshot.SideEntra, At: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC), Activity: "Update application", Actor: "Terraform CI",
+			ActorType: finding.ActorApp, ActorID: "99999999-8888-7777-6666-555555555555", Target: appID},
+	}
+}
+
+// attributedBatch is the later update saying who changed an already
+// reported finding's objects, with an actor string an attacker chose.
+func attributedBatch() notify.Batch {
+	f := scimFinding()
+	f.Changes = []finding.Change{{Source: snapshot.SideEntra, At: time.Date(2026, 3, 4, 5, 0, 0, 0, cet), Activity: "Update synchronization job",
+		Actor: "<!channel> @here \x1b[2Jeve\u202e", ActorType: finding.ActorUser, Target: scimID,
+		Modified: []finding.ModifiedProperty{{Name: "emails[type eq \"work\"].value", Old: "mail", New: ""}}}}
+	return notify.Batch{
+		Kind: notify.KindFindings, Route: "pagerduty", RunID: 43, RunAt: runAt(), AccountID: accountID,
+		Items:        []notify.Item{{Event: notify.EventAttributed, FirstSeen: firstSeen(), Finding: f}},
+		Integrations: []notify.IntegrationStatus{{Name: "corp-sso", Status: notify.StatusOK}},
 	}
 }
 
@@ -136,6 +170,7 @@ func indented(t *testing.T, b notify.Batch) []byte {
 func TestDocumentGolden(t *testing.T) {
 	golden(t, "document.golden", indented(t, findingsBatch()))
 	golden(t, "cannot_audit.golden", indented(t, cannotAuditBatch()))
+	golden(t, "attributed.golden", indented(t, attributedBatch()))
 }
 
 func TestDocumentVersion(t *testing.T) {
@@ -163,7 +198,7 @@ func TestDocumentVersion(t *testing.T) {
 // TestDocumentIsDeterministic: a retry re-renders the stored batch, and
 // the receiver must get the same bytes under the same signature.
 func TestDocumentIsDeterministic(t *testing.T) {
-	for _, b := range []notify.Batch{findingsBatch(), cannotAuditBatch()} {
+	for _, b := range []notify.Batch{findingsBatch(), cannotAuditBatch(), attributedBatch()} {
 		first, err := Render(b)
 		if err != nil {
 			t.Fatal(err)
@@ -255,7 +290,7 @@ func TestDocumentEmptyLists(t *testing.T) {
 // The golden document decodes into Document with no field left over:
 // every key a receiver sees is a documented field.
 func TestGoldenMatchesTheTypes(t *testing.T) {
-	for _, name := range []string{"document.golden", "cannot_audit.golden"} {
+	for _, name := range []string{"document.golden", "cannot_audit.golden", "attributed.golden"} {
 		data, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			t.Fatal(err)
@@ -269,5 +304,66 @@ func TestGoldenMatchesTheTypes(t *testing.T) {
 		if doc.Version != Version {
 			t.Errorf("%s: version %d", name, doc.Version)
 		}
+	}
+}
+
+// Attribution: every change with every field, times in UTC, lists never
+// null, and API text passed through exactly (the receiver escapes it for
+// wherever it shows it).
+func TestDocumentChanges(t *testing.T) {
+	body, err := Render(findingsBatch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Findings []struct {
+			Event   string           `json:"event"`
+			Changes []map[string]any `json:"changes"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := doc.Findings[0].Changes
+	if len(got) != 2 {
+		t.Fatalf("changes %v, want 2", got)
+	}
+	for key, want := range map[string]any{"source": "entra", "at": "2026-03-04T04:50:00Z", "activity": "Update application", "actor": "adele@contoso.com",
+		"actor_type": "user", "actor_id": "", "ip": "203.0.113.7", "target": appID} {
+		if got[0][key] != want {
+			t.Errorf("change %s = %#v, want %#v", key, got[0][key], want)
+		}
+	}
+	mod := got[0]["modified"].([]any)
+	if len(mod) != 2 || !reflect.DeepEqual(mod[1], map[string]any{"name": "SpaRedirectUris", "old": "", "new": `["https://acme.cloudflareaccess.com/cdn-cgi/access/callback"]`}) {
+		t.Errorf("modified %v", mod)
+	}
+	if got[1]["actor_type"] != "app" || got[1]["actor_id"] != "99999999-8888-7777-6666-555555555555" || !reflect.DeepEqual(got[1]["modified"], []any{}) {
+		t.Errorf("app change %v", got[1])
+	}
+	for _, f := range doc.Findings[1:] {
+		if f.Changes == nil || len(f.Changes) != 0 {
+			t.Errorf("%s finding without attribution: changes %v, want []", f.Event, f.Changes)
+		}
+	}
+
+	ad := NewDocument(attributedBatch())
+	if len(ad.Findings) != 1 || ad.Findings[0].Event != "attributed" || ad.Findings[0].CheckID != "ENTRA-SCIM-001" {
+		t.Fatalf("attributed document findings %+v", ad.Findings)
+	}
+	c := ad.Findings[0].Changes[0]
+	if c.Actor != "<!channel> @here \x1b[2Jeve\u202e" || c.At.Location() != time.UTC || c.At.Format(time.RFC3339) != "2026-03-04T04:00:00Z" {
+		t.Errorf("attributed change %+v", c)
+	}
+	body, err = Render(attributedBatch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.ContainsAny(body, "<>\x1b") {
+		t.Errorf("raw markup or control character in the body: %s", body)
+	}
+	var back Document
+	if err := json.Unmarshal(body, &back); err != nil || back.Findings[0].Changes[0].Actor != c.Actor {
+		t.Errorf("actor does not round-trip: %v %q", err, back.Findings[0].Changes[0].Actor)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cloudflare/cloudflare-go/v6/accounts"
 	"github.com/cloudflare/cloudflare-go/v6/option"
 	"github.com/cloudflare/cloudflare-go/v6/zero_trust"
 
@@ -34,6 +35,7 @@ type Source struct {
 	groups     *zero_trust.AccessGroupService
 	gateway    *zero_trust.GatewayRuleService
 	scim       *zero_trust.AccessLogSCIMUpdateService
+	audit      *accounts.LogAuditService
 	accountID  string
 	teamDomain string
 }
@@ -74,6 +76,7 @@ func New(cfg config.Cloudflare, counter *apicount.Counter) (*Source, error) {
 		groups:     zero_trust.NewAccessGroupService(opts...),
 		gateway:    zero_trust.NewGatewayRuleService(opts...),
 		scim:       zero_trust.NewAccessLogSCIMUpdateService(opts...),
+		audit:      accounts.NewLogAuditService(opts...),
 		accountID:  cfg.AccountID,
 		teamDomain: cfg.TeamDomain,
 	}, nil

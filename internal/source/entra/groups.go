@@ -82,15 +82,16 @@ func (s *Source) referencedGroups(ctx context.Context, groupIDs <-chan []string,
 		return nil, false
 	case ctx.Err() != nil:
 		return notLookedUp(ctx.Err().Error()), false
-	case graphUnreadable(gaps, targets):
+	case GraphUnreadable(gaps, targets):
 		return notLookedUp("Microsoft Graph could not be read in this run"), false
 	}
 	return s.groupLookups(ids), false
 }
 
-// graphUnreadable reports whether round one failed as a whole: the
-// Microsoft Graph permission catalog and every integration's app.
-func graphUnreadable(gaps []snapshot.Gap, targets []Target) bool {
+// GraphUnreadable reports whether round one failed as a whole: the
+// Microsoft Graph permission catalog and every integration's app (no
+// token, or every batch refused). Nothing more is asked of Graph then.
+func GraphUnreadable(gaps []snapshot.Gap, targets []Target) bool {
 	failed := map[string]bool{}
 	for _, g := range gaps {
 		switch g.What {
