@@ -60,6 +60,9 @@ type Result struct {
 	Snapshot *snapshot.Snapshot
 	// Throttled counts 429 answers per service (retried by the SDKs).
 	Throttled map[string]int
+	// Attributed are the fingerprints of the findings this run attached
+	// audit-log entries to.
+	Attributed map[string]bool
 }
 
 // Run audits the configured integrations. It returns an error only when
@@ -160,8 +163,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Result, error)
 	for _, g := range snap.Gaps {
 		logger.Warn("could not read", "integration", g.Integration, "side", g.Side, "what", g.What, "error", g.Error)
 	}
+	var attributed map[string]bool
 	if opts.Attribute != nil && cfg.Attribution.Enabled {
-		attributeChanges(ctx, tracer, readers, snap, rep, opts.Attribute(rep), entra.GraphUnreadable(snap.Gaps, targets), now().UTC(), secrets.String, logger)
+		attributed = attributeChanges(ctx, tracer, readers, snap, rep, opts.Attribute(rep), entra.GraphUnreadable(snap.Gaps, targets), now().UTC(), secrets.String, logger)
 	}
 	rep.StartedAt = started
 	rep.FinishedAt = now().UTC()
@@ -172,7 +176,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Result, error)
 	}
 	logger.Debug("audit finished", "integrations", len(rep.Integrations), "findings", len(rep.Findings),
 		"gaps", len(rep.Gaps), "complete", rep.Complete(), "api_requests", rep.Stats.APIRequests, "duration_ms", rep.Stats.DurationMS)
-	return &Result{Report: rep, Snapshot: snap, Throttled: throttled}, nil
+	return &Result{Report: rep, Snapshot: snap, Throttled: throttled, Attributed: attributed}, nil
 }
 
 // SelectIntegrations returns the named integrations (all when names is
@@ -378,9 +382,9 @@ func Covers(rule config.Suppression, f checks.Finding, now time.Time) bool {
 // never make an integration incomplete, and the findings stand as they
 // are.
 func attributeChanges(ctx context.Context, tracer trace.Tracer, readers *Readers, snap *snapshot.Snapshot, rep *report.Report, items []attribution.Item,
-	graphUnreadable bool, now time.Time, scrub func(string) string, logger *slog.Logger) {
+	graphUnreadable bool, now time.Time, scrub func(string) string, logger *slog.Logger) map[string]bool {
 	if len(items) == 0 {
-		return
+		return nil
 	}
 	ctx, span := tracer.Start(ctx, "attribute")
 	defer span.End()
@@ -399,4 +403,9 @@ func attributeChanges(ctx context.Context, tracer trace.Tracer, readers *Readers
 		rep.Gaps = append(rep.Gaps, report.ClipGap(report.Gap{Side: string(g.Side), What: string(g.What), Error: g.Error}))
 	}
 	span.SetAttributes(attribute.Int("driftd.attributed", len(res.Attributed)))
+	out := make(map[string]bool, len(res.Attributed))
+	for fp := range res.Attributed {
+		out[fp] = true
+	}
+	return out
 }

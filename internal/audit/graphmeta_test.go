@@ -46,7 +46,13 @@ func TestGraphMetaScenarios(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/page-size-%d", scenario, pageSize), func(t *testing.T) {
 				env, cfg := startSim(t, scenario, sim.Options{PageSize: pageSize})
 				rec := recordGraph(t, env, cfg)
-				r := runAudit(t, cfg)
+				// With attribution, so the directory audit log's query and
+				// answers are held to the metadata too.
+				res := runGuarded(t, cfg, time.Minute)
+				if res == nil {
+					t.FailNow()
+				}
+				r := res.Report
 				if len(r.Gaps) != 0 {
 					t.Errorf("gaps (the recording proxy must be transparent): %+v", r.Gaps)
 				}
@@ -100,6 +106,7 @@ func TestGraphMetaCheckerCatchesMistakes(t *testing.T) {
 		{"nested $select", syntheticGet("/applications(appId='a')?$expand=owners($select=appId)", ""), `$select "appId"`},
 		{"nested option", syntheticGet("/applications(appId='a')?$expand=owners($select=id;$slect=id)", ""), `nested option "$slect"`},
 		{"$filter name", syntheticGet("/servicePrincipals?$filter=appid eq 'x'", ""), `$filter "appid"`},
+		{"$filter name inside a lambda", syntheticGet("/auditLogs/directoryAudits?$filter=activityDateTime ge 2026-01-02T03:04:05Z and targetResources/any(t:t/idd eq 'x')", ""), `$filter "idd"`},
 		{"$filter name beside literals", syntheticGet("/servicePrincipals?$filter=appId eq 'a b' and startswith(displayName,'c') or appOwnerOrganizationId eq e1a7c5b3-9d2f-4a68-8c14-7b3e0d6f2a84 or accountEnable eq true", ""), `$filter "accountEnable"`},
 		{"path segment", syntheticGet("/servicePrincipals(appId='a')/oauth2Grants", ""), `"oauth2Grants"`},
 		{"alternate key", syntheticGet("/applications(clientId='a')", ""), `alternate key "clientId"`},
@@ -599,15 +606,33 @@ func (c *graphChecker) checkPropertyPath(option string, t *edmType, path string)
 }
 
 // filterNames extracts the property paths a $filter names: the words that
-// are not operators, literals or function calls. Lambda variables
-// (any(x: x/…)) are out of scope: driftd does not use them.
+// are not operators, literals or function calls. A lambda,
+// path/any(v: v/sub …), names path, and each v/sub inside names
+// path/sub (a property of path's element type).
 func filterNames(filter string) []string {
-	// Quoted strings and bare GUIDs are literals, whatever they contain.
-	literal := regexp.MustCompile(`'(?:[^']|'')*'|\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b`)
+	// Quoted strings, bare GUIDs and DateTimeOffset values are literals,
+	// whatever they contain.
+	literal := regexp.MustCompile(`'(?:[^']|'')*'|\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b|` +
+		`\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})`)
+	lambda := regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_/]*)/(?:any|all)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*:`)
 	word := regexp.MustCompile(`[A-Za-z_$][A-Za-z0-9_./$]*(\s*\()?`)
+	text := literal.ReplaceAllString(filter, "''")
+	vars := map[string]string{} // lambda variable → the collection it ranges over
 	var out []string
-	for _, w := range word.FindAllString(literal.ReplaceAllString(filter, "''"), -1) {
+	for _, m := range lambda.FindAllStringSubmatch(text, -1) {
+		vars[m[2]] = m[1]
+		out = append(out, m[1])
+	}
+	text = lambda.ReplaceAllString(text, "(")
+	for _, w := range word.FindAllString(text, -1) {
 		if strings.HasSuffix(w, "(") || isFilterKeyword(w) {
+			continue
+		}
+		head, rest, _ := strings.Cut(w, "/")
+		if coll, ok := vars[head]; ok {
+			if rest != "" {
+				out = append(out, coll+"/"+rest)
+			}
 			continue
 		}
 		out = append(out, w)

@@ -113,11 +113,21 @@ func TestOTLPExportOfARun(t *testing.T) {
 			if !graphSpan {
 				t.Errorf("no Graph client span among %v", spans)
 			}
-			opened := 0
+			opened, attributed := 0, 0
 			for _, rec := range recv.LogRecords() {
-				if otlptest.ValueString(rec.GetBody()) == "finding opened" && otlptest.Attrs(rec.GetAttributes())["check_id"] != "" {
+				attrs := otlptest.Attrs(rec.GetAttributes())
+				if otlptest.ValueString(rec.GetBody()) == "finding opened" && attrs["check_id"] != "" {
 					opened++
+					if attrs["driftd.changed_by"] != "" {
+						attributed++
+						if attrs["driftd.changed_at"] == "" || attrs["driftd.change_activity"] == "" {
+							t.Errorf("%s: changed_by %q without time or activity: %v", attrs["check_id"], attrs["driftd.changed_by"], attrs)
+						}
+					}
 				}
+			}
+			if attributed == 0 {
+				t.Error("no opened finding's log record says who changed it")
 			}
 			st, err := store.OpenReadOnly(context.Background(), stateDir)
 			if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/store"
 	"github.com/driftd/driftd/internal/telemetry"
+	"github.com/driftd/driftd/notify"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -158,8 +159,19 @@ func (e *Engine) observe(ctx context.Context, cfg *config.Config, res *audit.Res
 		stats.Throttled = res.Throttled
 	}
 	e.Telemetry.RunFinished(ctx, stats)
+	opened := map[string]bool{}
 	for _, t := range rec.Transitions {
 		e.Telemetry.FindingEvent(ctx, t.Event, t.Finding.Finding)
+		opened[t.Finding.Fingerprint] = t.Event != store.EventResolved
+	}
+	// A finding attributed after it opened (its audit-log entry was
+	// late) gets a record of its own.
+	if res != nil {
+		for _, f := range rec.Open {
+			if res.Attributed[f.Fingerprint] && !opened[f.Fingerprint] {
+				e.Telemetry.FindingEvent(ctx, notify.EventAttributed, f.Finding)
+			}
+		}
 	}
 	open := make([]checks.Finding, 0, len(rec.Open))
 	for _, f := range rec.Open {

@@ -58,7 +58,12 @@
 // "finding opened", "finding resolved" or "finding reopened", with
 // attributes event, check_id, severity, integration, resource.side,
 // resource.kind, resource.id, resource.name, fingerprint, message,
-// expected, actual, suppressed (and suppression.reason). SlogHandler lets
+// expected, actual, suppressed (and suppression.reason); and "finding
+// attributed" when a later run found who changed an open finding. A
+// finding with audit-log entries carries the newest one's
+// driftd.changed_by, driftd.changed_by_type, driftd.changed_at,
+// driftd.change_activity, and when present driftd.changed_by_id and
+// driftd.change_ip. SlogHandler lets
 // the daemon send its own log lines to OTLP as well.
 //
 // # Resource
