@@ -135,6 +135,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	d.mu.Lock()
 	d.interval = sched.Next(first).Sub(first)
 	d.mu.Unlock()
+	d.opts.Telemetry.SetScheduleInterval(d.interval)
 	return nil
 }
 
@@ -401,7 +402,7 @@ func (d *Daemon) reload() bool {
 	return true
 }
 
-// serveHealth starts the optional /healthz and /readyz listener.
+// serveHealth starts the optional /healthz, /readyz and /metrics listener.
 func (d *Daemon) serveHealth() (stop func(), err error) {
 	addr := d.cfg.Daemon.Listen
 	if addr == "" {
@@ -428,6 +429,9 @@ func (d *Daemon) serveHealth() (stop func(), err error) {
 			fmt.Fprintf(w, "ok: last run %s at %s\n", status, last.UTC().Format(time.RFC3339))
 		}
 	})
+	if h := d.opts.Telemetry.MetricsHandler(); h != nil {
+		mux.Handle("/metrics", h)
+	}
 	srv := newHealthServer(mux)
 	go func() { _ = srv.Serve(ln) }()
 	return func() {

@@ -19,7 +19,12 @@ func Serve(ctx context.Context, configPath string, cfg *config.Config, logOutput
 	reload, stopReloads := ReloadOnHangup(ctx)
 	defer stopReloads()
 
-	tel, err := telemetry.Setup(ctx, cfg.Telemetry, version, NewLogger(logOutput, cfg.Daemon))
+	var telOpts []telemetry.Option
+	if cfg.Daemon.Listen != "" {
+		// The health listener serves /metrics too.
+		telOpts = append(telOpts, telemetry.WithPrometheus())
+	}
+	tel, err := telemetry.Setup(ctx, cfg.Telemetry, version, NewLogger(logOutput, cfg.Daemon), telOpts...)
 	if err != nil {
 		return fmt.Errorf("telemetry: %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/store"
 	"github.com/driftd/driftd/internal/telemetry"
+	"github.com/driftd/driftd/report"
 	"github.com/driftd/driftd/notify"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -159,6 +160,17 @@ func (e *Engine) observe(ctx context.Context, cfg *config.Config, res *audit.Res
 		stats.Throttled = res.Throttled
 	}
 	e.Telemetry.RunFinished(ctx, stats)
+	e.Telemetry.SetLastRun(rec.Run.FinishedAt)
+	complete := map[string]bool{}
+	for _, in := range rec.Run.Integrations {
+		complete[in.Name] = in.Status == report.Complete
+	}
+	if res == nil { // a failed run audited nothing
+		for _, in := range cfg.Integrations {
+			complete[in.Name] = false
+		}
+	}
+	e.Telemetry.SetIntegrations(complete)
 	opened := map[string]bool{}
 	for _, t := range rec.Transitions {
 		e.Telemetry.FindingEvent(ctx, t.Event, t.Finding.Finding)

@@ -57,6 +57,8 @@ type settings struct {
 	exportTimeout time.Duration
 	// errorLogEvery rate-limits export-failure log lines.
 	errorLogEvery time.Duration
+	// prometheus serves the metrics for scraping too.
+	prometheus bool
 }
 
 func defaultSettings() settings {

@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/contrib/bridges/otelslog"
 	"go.opentelemetry.io/otel/attribute"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	otellog "go.opentelemetry.io/otel/log"
 	lognoop "go.opentelemetry.io/otel/log/noop"
 	"go.opentelemetry.io/otel/metric"
@@ -47,7 +51,9 @@ type Telemetry struct {
 
 	inst instruments
 	errs *exportErrors
-	plan *plan
+	// metricsHandler serves the Prometheus scrape; nil when off.
+	metricsHandler http.Handler
+	plan           *plan
 
 	// shutdowns flush and stop the SDK providers, in parallel.
 	shutdowns    []func(context.Context) error
@@ -58,6 +64,7 @@ type Telemetry struct {
 	open    map[attribute.Distinct]gaugePoint
 	expiry  map[expiryKey]expiryPoint
 	pending map[string]int64
+	health  health
 }
 
 // Disabled returns an instance that records and exports nothing.
@@ -82,8 +89,31 @@ func (t *Telemetry) Enabled() bool { return t != nil && t.enabled }
 //
 // On error the returned instance is disabled (never nil), so a caller may
 // log the error and carry on without telemetry.
-func Setup(ctx context.Context, cfg config.Telemetry, version string, logger *slog.Logger) (*Telemetry, error) {
-	return setup(ctx, cfg, version, logger, defaultSettings())
+//
+// WithPrometheus also serves every instrument, from the same meter
+// provider, in the Prometheus exposition format (MetricsHandler), with or
+// without OTLP.
+func Setup(ctx context.Context, cfg config.Telemetry, version string, logger *slog.Logger, opts ...Option) (*Telemetry, error) {
+	s := defaultSettings()
+	for _, o := range opts {
+		o(&s)
+	}
+	return setup(ctx, cfg, version, logger, s)
+}
+
+// Option changes what Setup starts.
+type Option func(*settings)
+
+// WithPrometheus makes Setup serve the metrics for Prometheus to scrape.
+func WithPrometheus() Option { return func(s *settings) { s.prometheus = true } }
+
+// MetricsHandler serves /metrics (text format, or OpenMetrics when the
+// scraper asks for it); nil unless Setup was given WithPrometheus.
+func (t *Telemetry) MetricsHandler() http.Handler {
+	if t == nil {
+		return nil
+	}
+	return t.metricsHandler
 }
 
 func setup(ctx context.Context, cfg config.Telemetry, version string, logger *slog.Logger, s settings) (*Telemetry, error) {
@@ -91,8 +121,14 @@ func setup(ctx context.Context, cfg config.Telemetry, version string, logger *sl
 		logger = slog.Default()
 	}
 	p, err := resolve(cfg)
-	if err != nil || p == nil {
+	if err != nil {
 		return Disabled(), err
+	}
+	if p == nil {
+		if !s.prometheus {
+			return Disabled(), nil
+		}
+		p = &plan{protocols: map[string]string{}} // Prometheus only: no OTLP signal
 	}
 
 	t := &Telemetry{
@@ -147,15 +183,29 @@ func setup(ctx context.Context, cfg config.Telemetry, version string, logger *sl
 		t.shutdowns = append(t.shutdowns, tp.Shutdown)
 	}
 	t.meterProvider = metricnoop.NewMeterProvider()
+	var readers []sdkmetric.Option
 	if metricExp != nil {
 		readerOpts := []sdkmetric.PeriodicReaderOption{sdkmetric.WithTimeout(s.exportTimeout)}
 		if cfg.ExportInterval > 0 {
 			readerOpts = append(readerOpts, sdkmetric.WithInterval(time.Duration(cfg.ExportInterval)))
 		}
-		mp := sdkmetric.NewMeterProvider(
-			sdkmetric.WithResource(res),
-			sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metricExporter{Exporter: metricExp, errs: t.errs}, readerOpts...)),
-		)
+		readers = append(readers, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metricExporter{Exporter: metricExp, errs: t.errs}, readerOpts...)))
+	}
+	if s.prometheus {
+		// A registry of driftd's own: nothing else registered in the
+		// process (no Go runtime collectors) leaks into /metrics.
+		registry := prometheus.NewRegistry()
+		exp, err := otelprom.New(otelprom.WithRegisterer(registry), otelprom.WithoutScopeInfo())
+		if err != nil {
+			closeAll()
+			_ = t.shutdown(ctx)
+			return Disabled(), fmt.Errorf("telemetry: prometheus exporter: %w", err)
+		}
+		readers = append(readers, sdkmetric.WithReader(exp))
+		t.metricsHandler = promhttp.HandlerFor(registry, promhttp.HandlerOpts{EnableOpenMetrics: true})
+	}
+	if len(readers) > 0 {
+		mp := sdkmetric.NewMeterProvider(append([]sdkmetric.Option{sdkmetric.WithResource(res)}, readers...)...)
 		t.meterProvider = mp
 		t.shutdowns = append(t.shutdowns, mp.Shutdown)
 	}
@@ -180,7 +230,7 @@ func setup(ctx context.Context, cfg config.Telemetry, version string, logger *sl
 		return Disabled(), fmt.Errorf("telemetry: instruments: %w", err)
 	}
 
-	logger.Info("telemetry export enabled", p.describe()...)
+	logger.Info("telemetry export enabled", append(p.describe(), "prometheus", s.prometheus)...)
 	return t, nil
 }
 
