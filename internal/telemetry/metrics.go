@@ -150,7 +150,7 @@ func (in *instruments) init(m metric.Meter, t *Telemetry) error {
 			}
 			return nil
 		}))
-	errs = append(errs, err)
+	errs = append(errs, err, t.initHealth(m))
 	return errors.Join(errs...)
 }
 
