@@ -7,8 +7,11 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // NetworkError names a transport failure (the error of an HTTP client's
@@ -51,4 +54,29 @@ func NetworkError(err error) *SendError {
 		return &SendError{Reason: "invalid URL", Permanent: true}
 	}
 	return &SendError{Reason: "network error"}
+}
+
+// RetryAfter reads a Retry-After header: delay-seconds or an HTTP date,
+// at least a second and at most limit. Absent or unreadable, it is 0
+// (the dispatcher backs off on its own).
+func RetryAfter(v string, now time.Time, limit time.Duration) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s <= 0 {
+			return time.Second
+		}
+		if s > int64(limit/time.Second) {
+			return limit
+		}
+		d = time.Duration(s) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	} else {
+		return 0
+	}
+	return min(max(d, time.Second), limit)
 }

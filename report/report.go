@@ -1,5 +1,6 @@
 // Package report defines the result of an audit run and renders it as a
-// terminal table, JSON or Markdown. The JSON form is a public interface.
+// terminal table, JSON, Markdown, JUnit XML or a one-file HTML document.
+// The JSON form is a public interface.
 package report
 
 import (
@@ -9,6 +10,7 @@ import (
 
 	"github.com/driftd/driftd/checks"
 	"github.com/driftd/driftd/internal/finding"
+	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/textsafe"
 )
 
@@ -96,21 +98,26 @@ const (
 	FormatTable    Format = "table"
 	FormatJSON     Format = "json"
 	FormatMarkdown Format = "markdown"
+	FormatJUnit    Format = "junit"
+	FormatHTML     Format = "html"
 )
 
 // ParseFormat validates a --format value.
 func ParseFormat(s string) (Format, error) {
 	switch Format(s) {
-	case FormatTable, FormatJSON, FormatMarkdown:
+	case FormatTable, FormatJSON, FormatMarkdown, FormatJUnit, FormatHTML:
 		return Format(s), nil
 	}
-	return "", fmt.Errorf("unknown format %q (want table, json or markdown)", s)
+	return "", fmt.Errorf("unknown format %q (want table, json, markdown, junit or html)", s)
 }
 
 // Options tune rendering.
 type Options struct {
 	// Color enables ANSI colours in the table format (only on a terminal).
 	Color bool
+	// Snapshot, when set, gives the HTML format the credential timeline
+	// and the Cloudflare deep links.
+	Snapshot *snapshot.Snapshot
 }
 
 // Write renders r in format f.
@@ -120,6 +127,10 @@ func Write(w io.Writer, r *Report, f Format, opts Options) error {
 		return WriteJSON(w, r)
 	case FormatMarkdown:
 		return WriteMarkdown(w, r)
+	case FormatJUnit:
+		return WriteJUnit(w, r)
+	case FormatHTML:
+		return WriteHTML(w, HTMLDocument{Report: r, Snapshot: opts.Snapshot})
 	default:
 		return WriteTable(w, r, opts)
 	}

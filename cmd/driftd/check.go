@@ -29,7 +29,7 @@ type checkOptions struct {
 }
 
 func defineCheck(fs *flag.FlagSet) action {
-	format := fs.String("format", "table", "output `format`: table, json or markdown")
+	format := fs.String("format", "table", "output `format`: table, json, markdown, junit or html")
 	failOn := fs.String("fail-on", "low", "lowest `severity` that makes the exit code 1: low, medium, high or critical")
 	integration := fs.String("integration", "", "audit only the integration of this `name` (comma-separated names allowed)")
 	configPath := fs.String("config", config.DefaultPath, "configuration `file`")
@@ -81,7 +81,7 @@ func runAudit(parent context.Context, cfg *config.Config, opts checkOptions, std
 	ctx, cancel := context.WithTimeout(parent, opts.timeout)
 	defer cancel()
 	if opts.Notify && len(cfg.Notify.Routes()) == 0 {
-		return exitError, errors.New("--notify: no [[notify.slack]] or [[notify.webhook]] route is configured")
+		return exitError, errors.New("--notify: no [[notify.slack]], [[notify.webhook]] or [[notify.teams]] route is configured")
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel}))
 	opts.Logger = logger
@@ -94,7 +94,7 @@ func runAudit(parent context.Context, cfg *config.Config, opts checkOptions, std
 		return exitError, errors.New("interrupted")
 	}
 	rep := checked.Result.Report
-	if err := report.Write(stdout, rep, opts.format, report.Options{Color: cli.IsTerminal(stdout)}); err != nil {
+	if err := report.Write(stdout, rep, opts.format, report.Options{Color: cli.IsTerminal(stdout), Snapshot: checked.Result.Snapshot}); err != nil {
 		return exitError, fmt.Errorf("writing the report: %w", err)
 	}
 	code := exitOK

@@ -16,7 +16,7 @@ import (
 // defineDemo is `driftd demo`: an audit of the built-in simulated tenant.
 func defineDemo(fs *flag.FlagSet) action {
 	scenario := fs.String("scenario", demo.ScenarioDrifted, "the simulated tenant's `scenario`: "+strings.Join(demo.ScenarioNames(), ", "))
-	format := fs.String("format", "table", "output `format`: table, json or markdown")
+	format := fs.String("format", "table", "output `format`: table, json, markdown, junit or html")
 	serve := fs.String("serve", "", "keep the simulated tenant running and write a config for it into this `dir`ectory, to try driftd run and the other commands against it")
 	return func(ctx context.Context, args []string, stdout, _ io.Writer) (int, error) {
 		if err := noArguments(args); err != nil {

@@ -26,7 +26,7 @@ func defineNotifyTest(fs *flag.FlagSet) action {
 			return exitError, err
 		}
 		if len(cfg.Notify.Routes()) == 0 {
-			return exitError, errors.New("no [[notify.slack]] or [[notify.webhook]] route is configured")
+			return exitError, errors.New("no [[notify.slack]], [[notify.webhook]] or [[notify.teams]] route is configured")
 		}
 		results, err := engine.TestRoutes(ctx, cfg, *only)
 		if err != nil {

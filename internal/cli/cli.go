@@ -140,6 +140,11 @@ func (h Program) help(args []string, stdout io.Writer) error {
 		h.WriteUsage(stdout)
 		return nil
 	}
+	// help GROUP shows every command of the group, as GROUP -h does.
+	if len(args) == 1 && len(h.Subcommands(args[0])) > 0 {
+		h.Write(stdout, args[0])
+		return nil
+	}
 	name, ok := h.Resolve(args)
 	if !ok {
 		return fmt.Errorf("unknown command %q (see %s help)", name, h.Name)

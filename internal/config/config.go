@@ -91,27 +91,33 @@ type Config struct {
 type Notify struct {
 	Slack   []SlackRoute   `toml:"slack"`
 	Webhook []WebhookRoute `toml:"webhook"`
+	Teams   []TeamsRoute   `toml:"teams"`
 }
 
 // Transport names, as in [[notify.<transport>]].
 const (
 	TransportSlack   = "slack"
 	TransportWebhook = "webhook"
+	TransportTeams   = "teams"
 )
 
 // Transports lists the notification transports this configuration
 // knows, in the order their routes are listed by Routes.
-func Transports() []string { return []string{TransportSlack, TransportWebhook} }
+func Transports() []string { return []string{TransportSlack, TransportWebhook, TransportTeams} }
 
 // Routes lists every configured route of every transport: the Slack
-// routes, then the webhook routes, each in file order.
+// routes, then the webhook routes, then the Teams routes, each in file
+// order.
 func (n *Notify) Routes() []RouteConfig {
-	out := make([]RouteConfig, 0, len(n.Slack)+len(n.Webhook))
+	out := make([]RouteConfig, 0, len(n.Slack)+len(n.Webhook)+len(n.Teams))
 	for i := range n.Slack {
 		out = append(out, &n.Slack[i])
 	}
 	for i := range n.Webhook {
 		out = append(out, &n.Webhook[i])
+	}
+	for i := range n.Teams {
+		out = append(out, &n.Teams[i])
 	}
 	return out
 }
@@ -722,12 +728,12 @@ func (r secretResolver) resolve(field string, inline Secret, fileField, path, cr
 			if !ok || strings.TrimSpace(v) == "" {
 				return Secret{}, fmt.Errorf("%s: environment variable %s is not set", field, m[1])
 			}
-			return NewSecret(strings.TrimSpace(v)), nil
+			return envSecret(strings.TrimSpace(v), m[1]), nil
 		}
 		if strings.Contains(raw, "${") {
 			return Secret{}, fmt.Errorf("%s: only a whole-value ${VAR} reference is supported", field)
 		}
-		return NewSecret(raw), nil
+		return inlineSecret(raw), nil
 	}
 	return r.fromFile(fileField, path, credName, MaxSecretFileSize, true)
 }
@@ -749,7 +755,7 @@ func (r secretResolver) fromFile(fileField, path, credName string, limit int64, 
 		if errors.Is(err, fs.ErrNotExist) {
 			return Secret{}, nil
 		}
-		return s, err
+		return s.fromCredentialsDirectory(), err
 	}
 	return Secret{}, nil
 }
@@ -780,7 +786,7 @@ func readSecretFile(field, path, credDir string, limit int64, trim bool) (Secret
 	if strings.TrimSpace(v) == "" {
 		return Secret{}, fmt.Errorf("%s: %s is empty", field, displayPath(path))
 	}
-	return NewSecret(v), nil
+	return fileSecret(v, path), nil
 }
 
 var (

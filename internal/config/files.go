@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"syscall"
 )
@@ -128,6 +129,15 @@ func unwrapPathError(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// fileSecret is a secret read from the file at path, labelled with its
+// absolute path (the path may be relative to the working directory).
+func fileSecret(v, path string) Secret {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return Secret{value: v, source: "from file " + path}
 }
 
 // ReadCABundle reads a CA bundle named by a ca_file key the way every

@@ -59,7 +59,8 @@ const fuzzCanary = "CANARY-f7c2-5ecret"
 // one of them must never reach an error message.
 var secretKeys = []string{
 	"entra.client_secret", "entra.certificate_password", "cloudflare.api_token",
-	"notify.slack[].token", "notify.slack[].webhook_url", "telemetry.headers.",
+	"notify.slack[].token", "notify.slack[].webhook_url", "notify.webhook[].url", "notify.webhook[].secret", "notify.webhook[].headers.",
+	"notify.teams[].webhook_url", "telemetry.headers.",
 }
 
 func isSecretPath(path string) bool {

@@ -14,10 +14,37 @@ const redacted = "[REDACTED]"
 // called only where the credential is handed to an SDK.
 type Secret struct {
 	value string
+	// source says where value came from, for `driftd config show`; it
+	// names a variable or a path, never the value.
+	source string
 }
 
 // NewSecret wraps a credential value.
 func NewSecret(v string) Secret { return Secret{value: v} }
+
+// The sources Load's resolution records.
+func envSecret(v, variable string) Secret { return Secret{value: v, source: "from $" + variable} }
+func inlineSecret(v string) Secret        { return Secret{value: v, source: "inline"} }
+
+// fromCredentialsDirectory relabels a secret read from
+// $CREDENTIALS_DIRECTORY (systemd LoadCredential=).
+func (s Secret) fromCredentialsDirectory() Secret {
+	s.source = "from credentials directory"
+	return s
+}
+
+// Source says where the value came from, never the value: "from
+// $VAR", "from file /abs/path", "from credentials directory", "inline"
+// or "not set". A Secret not built by Load (NewSecret) is "inline".
+func (s Secret) Source() string {
+	switch {
+	case s.value == "":
+		return "not set"
+	case s.source == "":
+		return "inline"
+	}
+	return s.source
+}
 
 // Reveal returns the credential itself.
 func (s Secret) Reveal() string { return s.value }

@@ -398,7 +398,7 @@ func (d *Daemon) reload() bool {
 		d.logger.Error("reload rejected, keeping the running configuration", "error", err.Error())
 		return false
 	}
-	d.logger.Info("configuration reloaded", "schedule", cfg.Daemon.Schedule, "integrations", len(cfg.Integrations), "slack_routes", len(cfg.Notify.Slack), "webhook_routes", len(cfg.Notify.Webhook))
+	d.logger.Info("configuration reloaded", "schedule", cfg.Daemon.Schedule, "integrations", len(cfg.Integrations), "slack_routes", len(cfg.Notify.Slack), "webhook_routes", len(cfg.Notify.Webhook), "teams_routes", len(cfg.Notify.Teams))
 	return true
 }
 

@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -19,7 +18,6 @@ import (
 
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/finding"
-	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/textsafe"
 	"github.com/driftd/driftd/notify"
 )
@@ -75,9 +73,6 @@ const (
 	capChange      = 300
 	capChangeName  = 60
 	capChangeValue = 100
-	// maxLinkID is the longest ID put into a deep link; longer or odd IDs
-	// get no link (appIds are GUIDs, account IDs 32 hex digits).
-	maxLinkID = 64
 )
 
 // Render turns a batch into the messages sent to route, each within
@@ -127,153 +122,7 @@ func severityLabel(s finding.Severity) (emoji, label string) {
 	return emoji, strings.ToUpper(s.String())
 }
 
-func eventRank(event string) int {
-	switch event {
-	case notify.EventOpened:
-		return 0
-	case notify.EventReminder:
-		return 1
-	case notify.EventAttributed:
-		return 2
-	}
-	return 3
-}
-
-// sortItems orders by integration, severity (critical first), event,
-// check, resource and fingerprint: a total order, so rendering does not
-// depend on the order the batch was built in.
-func sortItems(in []notify.Item) []notify.Item {
-	items := append([]notify.Item(nil), in...)
-	sort.SliceStable(items, func(i, j int) bool {
-		a, b := items[i].Finding, items[j].Finding
-		switch {
-		case a.Integration != b.Integration:
-			return a.Integration < b.Integration
-		case a.Severity != b.Severity:
-			return a.Severity > b.Severity
-		case items[i].Event != items[j].Event:
-			return eventRank(items[i].Event) < eventRank(items[j].Event)
-		case a.CheckID != b.CheckID:
-			return a.CheckID < b.CheckID
-		case a.Resource.Name != b.Resource.Name:
-			return a.Resource.Name < b.Resource.Name
-		case a.Resource.ID != b.Resource.ID:
-			return a.Resource.ID < b.Resource.ID
-		}
-		return a.Fingerprint < b.Fingerprint
-	})
-	return items
-}
-
-type counts struct{ opened, resolved, reminders, attributed int }
-
-func countEvents(items []notify.Item) counts {
-	var c counts
-	for _, it := range items {
-		switch it.Event {
-		case notify.EventOpened:
-			c.opened++
-		case notify.EventResolved:
-			c.resolved++
-		case notify.EventReminder:
-			c.reminders++
-		case notify.EventAttributed:
-			c.attributed++
-		}
-	}
-	return c
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
-// headline is "3 new, 1 resolved, 2 reminders", leaving out zeros.
-func (c counts) headline() string {
-	var parts []string
-	if c.opened > 0 {
-		parts = append(parts, fmt.Sprintf("%d new", c.opened))
-	}
-	if c.resolved > 0 {
-		parts = append(parts, fmt.Sprintf("%d resolved", c.resolved))
-	}
-	if c.reminders > 0 {
-		parts = append(parts, plural(c.reminders, "reminder", "reminders"))
-	}
-	if c.attributed > 0 {
-		parts = append(parts, plural(c.attributed, "attribution update", "attribution updates"))
-	}
-	if len(parts) == 0 {
-		return "no changes"
-	}
-	return strings.Join(parts, ", ")
-}
-
-// tally is "3 opened · 1 resolved · 2 reminders", leaving out zeros.
-func (c counts) tally() string {
-	var parts []string
-	if c.opened > 0 {
-		parts = append(parts, fmt.Sprintf("%d opened", c.opened))
-	}
-	if c.resolved > 0 {
-		parts = append(parts, fmt.Sprintf("%d resolved", c.resolved))
-	}
-	if c.reminders > 0 {
-		parts = append(parts, plural(c.reminders, "reminder", "reminders"))
-	}
-	if c.attributed > 0 {
-		parts = append(parts, plural(c.attributed, "attribution update", "attribution updates"))
-	}
-	return strings.Join(parts, " · ")
-}
-
 func runTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-// deepLink returns where in the Entra admin center or the Cloudflare
-// dashboard a resource is fixed, or "" when there is no such page.
-func deepLink(r finding.Resource, accountID string) (link, label string) {
-	switch r.Side {
-	case snapshot.SideEntra:
-		if !linkSafe(r.ID) {
-			return "", ""
-		}
-		id := r.ID
-		switch r.Kind {
-		case finding.KindAppRegistration:
-			return "https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/ApplicationMenuBlade/~/Overview/appId/" + id, "Open app registration"
-		case finding.KindProvisioningApp:
-			return "https://entra.microsoft.com/#view/Microsoft_AAD_IAM/ManagedAppMenuBlade/~/Provisioning/appId/" + id, "Open provisioning"
-		case "service_principal":
-			return "https://entra.microsoft.com/#view/Microsoft_AAD_IAM/ManagedAppMenuBlade/~/Overview/appId/" + id, "Open enterprise application"
-		}
-	case snapshot.SideCloudflare:
-		if !linkSafe(accountID) {
-			return "", ""
-		}
-		return "https://one.dash.cloudflare.com/" + accountID + "/settings/authentication", "Open Zero Trust authentication settings"
-	}
-	return "", ""
-}
-
-// linkSafe reports whether id can go into a link as is: at most maxLinkID
-// unreserved URL characters, nothing Slack's "<url|label>" syntax or a
-// URL would read as structure.
-func linkSafe(id string) bool {
-	if id == "" || len(id) > maxLinkID {
-		return false
-	}
-	for _, c := range []byte(id) {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '.', c == '_', c == '~':
-		default:
-			return false
-		}
-	}
-	return true
-}
 
 func resourceName(r finding.Resource) string {
 	if r.Name != "" {
@@ -335,7 +184,7 @@ func detailedText(it notify.Item, accountID string) string {
 			b.WriteString(line + "\n")
 		}
 	}
-	if link, label := deepLink(f.Resource, accountID); link != "" {
+	if link, label := finding.Link(f.Resource, accountID); link != "" {
 		fmt.Fprintf(&b, "<%s|%s>", link, label)
 	}
 	return strings.TrimSpace(b.String())
@@ -405,7 +254,7 @@ func attributedText(it notify.Item, accountID string) string {
 	if len(f.Changes) == 0 {
 		b.WriteString("No audit-log entry found.\n")
 	}
-	if link, label := deepLink(f.Resource, accountID); link != "" {
+	if link, label := finding.Link(f.Resource, accountID); link != "" {
 		fmt.Fprintf(&b, "<%s|%s>", link, label)
 	}
 	return strings.TrimSpace(b.String())
@@ -445,7 +294,7 @@ func compactText(it notify.Item, accountID string) string {
 	if it.Event != notify.EventResolved && it.Event != notify.EventAttributed && len(f.Changes) > 0 {
 		line += " · 👤 " + field(oneLine(textsafe.Clip(f.Changes[0].Actor, capName)), 100)
 	}
-	if link, _ := deepLink(f.Resource, accountID); link != "" {
+	if link, _ := finding.Link(f.Resource, accountID); link != "" {
 		line += fmt.Sprintf(" · <%s|open>", link)
 	}
 	return line
@@ -496,11 +345,11 @@ type draft struct {
 }
 
 func renderFindings(b notify.Batch, route config.SlackRoute) []notify.Payload {
-	items := sortItems(b.Items)
+	items := notify.SortItems(b.Items)
 	if len(items) == 0 {
 		return nil
 	}
-	c := countEvents(items)
+	c := notify.CountEvents(items)
 	var groups []string
 	critical := 0
 	bySeverity := map[finding.Severity]int{}
@@ -544,7 +393,7 @@ func renderFindings(b notify.Batch, route config.SlackRoute) []notify.Payload {
 	var lead []string
 	if critical > 0 && route.Mention != "" {
 		// The mention is configured Slack markup: it is not escaped.
-		lead = append(lead, splitText(route.Mention+" "+plural(critical, "critical finding needs", "critical findings need")+" attention.", maxSectionText)[0])
+		lead = append(lead, splitText(route.Mention+" "+notify.Plural(critical, "critical finding needs", "critical findings need")+" attention.", maxSectionText)[0])
 	}
 	if !detailed {
 		var sev []string
@@ -636,7 +485,7 @@ func renderFindings(b notify.Batch, route config.SlackRoute) []notify.Payload {
 		names = fmt.Sprintf("%d integrations", len(groups))
 	}
 	context := fmt.Sprintf("%s · run %d · %s", names, b.RunID, runTime(b.RunAt))
-	if t := c.tally(); t != "" {
+	if t := c.Tally(); t != "" {
 		context += " · " + t
 	}
 	context = shorten(context, maxSectionText)
@@ -647,7 +496,7 @@ func renderFindings(b notify.Batch, route config.SlackRoute) []notify.Payload {
 		if len(drafts) > 1 {
 			suffix = fmt.Sprintf(" (%d/%d)", i+1, len(drafts))
 		}
-		header := shorten("driftd: "+c.headline()+where, maxHeaderText-width(suffix)) + suffix
+		header := shorten("driftd: "+c.Headline()+where, maxHeaderText-width(suffix)) + suffix
 
 		blocks := []slackapi.Block{headerBlock(header)}
 		for _, s := range d.sections {
@@ -663,7 +512,7 @@ func renderFindings(b notify.Batch, route config.SlackRoute) []notify.Payload {
 			}
 			lines = append(lines, fallbackLine(it))
 		}
-		lines = append(lines, fmt.Sprintf("run %d · %s", b.RunID, c.tally()))
+		lines = append(lines, fmt.Sprintf("run %d · %s", b.RunID, c.Tally()))
 		out = append(out, payload(shorten(strings.Join(lines, "\n"), maxFallbackText), blocks))
 	}
 	return out

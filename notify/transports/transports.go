@@ -14,6 +14,7 @@ import (
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/dispatch"
 	"github.com/driftd/driftd/notify/slack"
+	"github.com/driftd/driftd/notify/teams"
 	"github.com/driftd/driftd/notify/webhook"
 )
 
@@ -42,6 +43,13 @@ func All() []Transport {
 				return nil, typeError(config.TransportWebhook, r)
 			}
 			return webhook.New(*route, c), nil
+		}},
+		{Name: config.TransportTeams, New: func(r config.RouteConfig, c *http.Client) (dispatch.Sender, error) {
+			route, ok := r.(*config.TeamsRoute)
+			if !ok {
+				return nil, typeError(config.TransportTeams, r)
+			}
+			return teams.New(*route, c), nil
 		}},
 	}
 }

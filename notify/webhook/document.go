@@ -152,7 +152,7 @@ func NewDocument(b notify.Batch) Document {
 			Event: it.Event, CheckID: f.CheckID, Severity: f.Severity.String(), Integration: f.Integration,
 			Resource: Resource{Side: string(f.Resource.Side), Kind: f.Resource.Kind, ID: f.Resource.ID, Name: f.Resource.Name},
 			Message:  f.Message, Expected: f.Expected, Actual: f.Actual, Remediation: f.Remediation,
-			Fingerprint: f.Fingerprint, FirstSeen: it.FirstSeen.UTC(), Link: notify.Link(f.Resource, b.AccountID),
+			Fingerprint: f.Fingerprint, FirstSeen: it.FirstSeen.UTC(), Link: linkOf(f.Resource, b.AccountID),
 			Changes: changes(f.Changes),
 		})
 	}
@@ -182,4 +182,10 @@ func changes(in []finding.Change) []Change {
 // (and the same signature).
 func Render(b notify.Batch) ([]byte, error) {
 	return json.Marshal(NewDocument(b))
+}
+
+// linkOf is the deep link of a finding's resource, without its label.
+func linkOf(r finding.Resource, accountID string) string {
+	url, _ := finding.Link(r, accountID)
+	return url
 }

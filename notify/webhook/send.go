@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/driftd/driftd/internal/config"
@@ -167,35 +166,11 @@ func classifyStatus(resp *http.Response, now time.Time) error {
 	case status >= 200 && status < 300:
 		return nil
 	case status == http.StatusTooManyRequests:
-		return &notify.SendError{Reason: reason, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), now)}
+		return &notify.SendError{Reason: reason, RetryAfter: notify.RetryAfter(resp.Header.Get("Retry-After"), now, maxRetryAfter)}
 	case status >= 500, status == http.StatusRequestTimeout, status == http.StatusTooEarly:
 		return &notify.SendError{Reason: reason}
 	}
 	// A wrong URL, a refused key or signature, a document the receiver
 	// will never accept: retrying soon will not help.
 	return &notify.SendError{Reason: reason, Permanent: true}
-}
-
-// retryAfter reads a Retry-After header: delay-seconds or an HTTP date.
-// Absent or unreadable, it is 0 (the dispatcher backs off).
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s <= 0 {
-			return time.Second
-		}
-		if s > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter
-		}
-		d = time.Duration(s) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	} else {
-		return 0
-	}
-	return min(max(d, time.Second), maxRetryAfter)
 }

@@ -56,7 +56,7 @@ func Show(ctx context.Context, scenario string, format report.Format, w io.Write
 	if err != nil {
 		return err
 	}
-	if err := report.Write(w, run.Result.Report, format, report.Options{Color: color}); err != nil {
+	if err := report.Write(w, run.Result.Report, format, report.Options{Color: color, Snapshot: run.Result.Snapshot}); err != nil {
 		return err
 	}
 	if format == report.FormatTable {
