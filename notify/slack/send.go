@@ -41,6 +41,12 @@ func New(route config.SlackRoute, client *http.Client) *Notifier {
 	return &Notifier{route: route, client: client}
 }
 
+// Format prints the route's name only: fmt would print the unexported
+// route field, secrets included, without their redaction.
+func (n *Notifier) Format(f fmt.State, _ rune) {
+	_, _ = fmt.Fprintf(f, "slack notifier %q", n.route.Name)
+}
+
 // Destination names where the route's messages land, for pacing: Slack
 // allows about one message per second per channel, whichever route sends
 // it. A webhook is identified by a hash of its URL, which is a secret.

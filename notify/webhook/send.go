@@ -53,6 +53,12 @@ func New(route config.WebhookRoute, client *http.Client) *Notifier {
 	return &Notifier{route: route, client: client, now: time.Now}
 }
 
+// Format prints the route's name only: fmt would print the unexported
+// route field, secrets included, without their redaction.
+func (n *Notifier) Format(f fmt.State, _ rune) {
+	_, _ = fmt.Fprintf(f, "webhook notifier %q", n.route.Name)
+}
+
 // Transport is "webhook".
 func (n *Notifier) Transport() string { return config.TransportWebhook }
 
