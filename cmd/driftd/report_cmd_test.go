@@ -24,8 +24,17 @@ func TestCheckJUnitExitCode(t *testing.T) {
 	if err := xml.Unmarshal([]byte(out), &doc); err != nil || doc.Failures == 0 {
 		t.Errorf("junit output: %v, failures %d\n%s", err, doc.Failures, out)
 	}
+	html := ""
 	if code, out, _ := runCLI(t, "check", "--config", env.ConfigPath, "--format", "html"); code != exitFindings || !strings.HasPrefix(out, "<!DOCTYPE html>") {
 		t.Errorf("--format html: exit %d\n%.200s", code, out)
+	} else {
+		html = out
+	}
+	// Neither file ever holds a credential driftd used.
+	for _, secret := range []string{env.Tenant.AuditorClientSecret, env.Tenant.CloudflareAPIToken} {
+		if strings.Contains(out, secret) || strings.Contains(html, secret) {
+			t.Errorf("a credential (%d characters) is in the JUnit or HTML report", len(secret))
+		}
 	}
 }
 

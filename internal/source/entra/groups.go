@@ -41,16 +41,19 @@ type GroupsResult struct {
 	Gaps   []snapshot.Gap
 }
 
-// GroupIDsWait is how long round 3 waits for the Cloudflare side to hand
-// over the group IDs its rules reference. The Cloudflare reads are
-// normally done two round trips in and round 3 starts four in, so the
-// lookups ride in round 3's batches; when Cloudflare is slower, the
-// schemas go out without them and the lookups follow in a round of their
-// own, so a slow Cloudflare never delays the Entra reads by more than this.
+// GroupIDsWait is how long into the Entra read round 3 may wait for the
+// Cloudflare side to hand over the group IDs its rules reference. The
+// Cloudflare reads are normally done two round trips in and round 3
+// starts four in, so the lookups ride in round 3's batches; when
+// Cloudflare is slower, the schemas go out without them (at once, if
+// rounds 1 and 2 took this long already) and the lookups follow in a
+// round of their own, so a slow Cloudflare never delays the Entra reads
+// past this point.
 const GroupIDsWait = 2 * time.Second
 
 // referencedGroups waits for the group IDs the Cloudflare rules
-// reference (at most wait, if wait > 0) and prepares their lookups; nil
+// reference (at most wait, if wait > 0; not at all if wait < 0; for as
+// long as it takes if wait == 0) and prepares their lookups; nil
 // when there is nothing to look up, and late when wait ran out first.
 // Not when Graph could not be read at all in this run (round one's
 // tenant-wide read and every app read failed: no token, or every batch
@@ -63,19 +66,28 @@ func (s *Source) referencedGroups(ctx context.Context, groupIDs <-chan []string,
 	if groupIDs == nil {
 		return nil, false
 	}
-	var timeout <-chan time.Time
-	if wait > 0 {
-		timer := time.NewTimer(wait)
-		defer timer.Stop()
-		timeout = timer.C
-	}
 	var ids []string
-	select {
-	case ids = <-groupIDs:
-	case <-timeout:
-		return nil, true
-	case <-ctx.Done():
-		return notLookedUp(ctx.Err().Error()), false
+	if wait < 0 {
+		// Out of time to wait: take the IDs only if they are there.
+		select {
+		case ids = <-groupIDs:
+		default:
+			return nil, true
+		}
+	} else {
+		var timeout <-chan time.Time
+		if wait > 0 {
+			timer := time.NewTimer(wait)
+			defer timer.Stop()
+			timeout = timer.C
+		}
+		select {
+		case ids = <-groupIDs:
+		case <-timeout:
+			return nil, true
+		case <-ctx.Done():
+			return notLookedUp(ctx.Err().Error()), false
+		}
 	}
 	switch {
 	case len(ids) == 0:

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
@@ -95,6 +96,7 @@ type Result struct {
 // groupIDs delivers the referenced group IDs once the Cloudflare side has
 // read its rules (closed or nil: none); see GroupIDsWait.
 func (s *Source) Read(ctx context.Context, targets []Target, groupIDs <-chan []string) Result {
+	started := time.Now()
 	res := Result{Integrations: make([]IntegrationData, len(targets))}
 	gap := func(integration string, what snapshot.DataKind, err error) {
 		res.Gaps = append(res.Gaps, snapshot.Gap{Integration: integration, Side: snapshot.SideEntra, What: what, Error: describe(err)})
@@ -249,7 +251,11 @@ func (s *Source) Read(ctx context.Context, targets []Target, groupIDs <-chan []s
 			round = append(round, get)
 		}
 	}
-	groups, late := s.referencedGroups(ctx, groupIDs, GroupIDsWait, res.Gaps, targets)
+	wait := GroupIDsWait - time.Since(started)
+	if wait == 0 {
+		wait = -1 // 0 would mean "as long as it takes"
+	}
+	groups, late := s.referencedGroups(ctx, groupIDs, wait, res.Gaps, targets)
 	if groups != nil {
 		round = append(round, groups.gets...)
 	}
