@@ -9,7 +9,6 @@ package checks
 var attributionHints = map[string][]string{
 	"ENTRA-PERM-001":  {"requiredresourceaccess"},
 	"ENTRA-PERM-002":  {"delegated permission grant", "consent"},
-	"ENTRA-PERM-003":  {"requiredresourceaccess", "app role assignment", "delegated permission grant", "consent"},
 	"ENTRA-CRED-003":  {"keydescription", "certificates and secrets"},
 	"ENTRA-APP-001":   {"appaddress", "replyurl", "redirect"},
 	"ENTRA-APP-002":   {"accountenabled", "disable"},
@@ -40,8 +39,12 @@ var timeDriven = map[string]bool{
 	"ENTRA-LIC-001":  true,
 }
 
-// AttributionOf says whether a check's findings can be attributed to an
-// audit-log entry, and the hints that pick the relevant entries.
-func AttributionOf(checkID string) (hints []string, attributable bool) {
-	return attributionHints[checkID], !timeDriven[checkID]
+// AttributionOf says whether a finding can be attributed to an audit-log
+// entry, and the hints that pick the relevant entries: its own when its
+// check set them, else its check's.
+func AttributionOf(f Finding) (hints []string, attributable bool) {
+	if len(f.AuditHints) > 0 {
+		return f.AuditHints, !timeDriven[f.CheckID]
+	}
+	return attributionHints[f.CheckID], !timeDriven[f.CheckID]
 }

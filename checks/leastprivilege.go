@@ -105,11 +105,18 @@ func permissionExtra() Check {
 				sev, kind = High, "application"
 			}
 			how := strings.Join(p.how, ", ")
-			out.Findings = append(out.Findings, c.finding(in, sev, appResource(in), "extra/"+p.api+"/"+p.name,
+			f := c.finding(in, sev, appResource(in), "extra/"+p.api+"/"+p.name,
 				fmt.Sprintf("App registration %q has the %s permission %s on %s (%s), which Cloudflare's login does not need",
 					app.Application.DisplayName, kind, p.name, p.api, how),
 				"only the seven delegated Microsoft Graph permissions Cloudflare needs",
-				fmt.Sprintf("%s %s (%s) on %s", kind, p.name, how, p.api)))
+				fmt.Sprintf("%s %s (%s) on %s", kind, p.name, how, p.api))
+			// Who requested or granted it: an application permission is
+			// an app role assignment, a delegated one a consent.
+			f.AuditHints = []string{"requiredresourceaccess", "delegated permission grant", "consent"}
+			if p.role {
+				f.AuditHints = []string{"requiredresourceaccess", "app role assignment"}
+			}
+			out.Findings = append(out.Findings, f)
 		}
 		return out
 	}

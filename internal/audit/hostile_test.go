@@ -354,7 +354,7 @@ type expectation struct {
 func attributeAll(rep *report.Report) []attribution.Item {
 	var items []attribution.Item
 	for i := range rep.Findings {
-		hints, ok := checks.AttributionOf(rep.Findings[i].CheckID)
+		hints, ok := checks.AttributionOf(rep.Findings[i])
 		if ok {
 			items = append(items, attribution.Item{Finding: &rep.Findings[i], Since: time.Now().Add(-2 * time.Hour), Hints: hints})
 		}

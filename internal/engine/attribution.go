@@ -52,7 +52,7 @@ func (e *Engine) attributionPlan(ctx context.Context, cfg *config.Config, starte
 		var items []attribution.Item
 		for i := range rep.Findings {
 			f := &rep.Findings[i]
-			hints, attributable := checks.AttributionOf(f.CheckID)
+			hints, attributable := checks.AttributionOf(*f)
 			if !attributable {
 				continue
 			}

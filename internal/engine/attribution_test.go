@@ -114,7 +114,7 @@ repeat_interval = "0"
 
 	// Who did what, by check: the drifted scenario's audit entries.
 	wantActor := map[string]string{
-		"ENTRA-PERM-001": sim.AuditAdminUPN, "ENTRA-PERM-002": sim.AuditChloeUPN, "ENTRA-CRED-003": sim.AuditAdminUPN,
+		"ENTRA-PERM-001": sim.AuditAdminUPN, "ENTRA-PERM-002": sim.AuditChloeUPN, "ENTRA-PERM-003": sim.AuditAdminUPN, "ENTRA-CRED-003": sim.AuditAdminUPN,
 		"ENTRA-APP-001": sim.AuditAdminUPN, "ENTRA-APP-003": sim.AutomationAppName, "ENTRA-APP-004": sim.AutomationAppName,
 		"ENTRA-APP-005": sim.AuditAdminUPN, "ENTRA-CLAIM-001": sim.AuditAdminUPN, "ENTRA-SCIM-001": sim.AuditAdminUPN,
 		"CF-IDP-003": sim.AuditAdminUPN, "CF-SCIM-001": sim.AuditAdminUPN, "CF-POL-002": sim.AuditAdminUPN,
@@ -123,7 +123,7 @@ repeat_interval = "0"
 	seenChecks := map[string]bool{}
 	for _, f := range opened.Result.Report.Findings {
 		want, listed := wantActor[f.CheckID]
-		if _, attributable := checks.AttributionOf(f.CheckID); !attributable {
+		if _, attributable := checks.AttributionOf(f); !attributable {
 			if len(f.Changes) > 0 {
 				t.Errorf("%s %s: time-driven, yet attributed to %q", f.Integration, f.CheckID, f.Changes[0].Summary())
 			}

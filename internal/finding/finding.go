@@ -102,6 +102,9 @@ type Finding struct {
 	// besides its resource (a policy's finding about a deleted Entra group
 	// names the group): attribution looks them up in the audit logs too.
 	Causes []ObjectRef `json:"-"`
+	// AuditHints, when set, replace the check's attribution hints for
+	// this finding (see checks.AttributionOf).
+	AuditHints []string `json:"-"`
 	// Changes are the audit-log entries that say who changed the
 	// finding's objects, and when, before it opened (newest first); empty
 	// when attribution is off, unavailable or found nothing (yet).
@@ -159,7 +162,10 @@ const (
 // "changed by adele@contoso.com at 2026-12-07 14:02 UTC — Update application (from 203.0.113.7)".
 func (c Change) Summary() string {
 	s := "changed by " + c.Actor
-	if c.ActorType == ActorApp && c.ActorID != "" {
+	switch {
+	case c.ActorType == ActorApp && c.ActorID != "" && strings.HasPrefix(c.Actor, "API token "):
+		s += " (token " + c.ActorID + ")"
+	case c.ActorType == ActorApp && c.ActorID != "":
 		s += " (app " + c.ActorID + ")"
 	}
 	s += " at " + c.At.UTC().Format("2006-01-02 15:04 UTC")
