@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // eventRank orders a finding's events within one severity: new first.
@@ -105,3 +106,16 @@ func (c Counts) Headline() string {
 
 // Tally is "3 opened · 1 resolved · 2 reminders", leaving out zeros.
 func (c Counts) Tally() string { return strings.Join(c.parts("opened", "resolved"), " · ") }
+
+// Span is a rough duration for people: "3d 4h", "5h 10m", "12m".
+func Span(d time.Duration) string {
+	d = d.Round(time.Minute)
+	days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%dd %dh", days, hours)
+	case hours > 0:
+		return fmt.Sprintf("%dh %dm", hours, mins)
+	}
+	return fmt.Sprintf("%dm", mins)
+}

@@ -531,7 +531,7 @@ func renderCannotAudit(b notify.Batch) []notify.Payload {
 		since = runTime(b.Since)
 		s := "*Not fully audited since:* " + since
 		if d := b.RunAt.Sub(b.Since); d > 0 {
-			s += " (" + span(d) + " before this run)"
+			s += " (" + notify.Span(d) + " before this run)"
 		}
 		blocks = append(blocks, sectionBlock(s))
 	}
@@ -545,19 +545,6 @@ func renderCannotAudit(b notify.Batch) []notify.Payload {
 	}
 	text = escape(shorten(text, 1000)) + "\nCheck driftd's credentials and permissions; run `driftd status`."
 	return []notify.Payload{payload(text, blocks)}
-}
-
-// span is a rough duration for people: "3d 4h", "5h 10m", "12m".
-func span(d time.Duration) string {
-	d = d.Round(time.Minute)
-	days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
-	switch {
-	case days > 0:
-		return fmt.Sprintf("%dd %dh", days, hours)
-	case hours > 0:
-		return fmt.Sprintf("%dh %dm", hours, mins)
-	}
-	return fmt.Sprintf("%dm", mins)
 }
 
 func renderTest(b notify.Batch, route config.SlackRoute) []notify.Payload {

@@ -531,7 +531,7 @@ func renderCannotAudit(b notify.Batch) [][]byte {
 	if !b.Since.IsZero() {
 		v := runTime(b.Since)
 		if d := b.RunAt.Sub(b.Since); d > 0 {
-			v += " (" + span(d) + " before this run)"
+			v += " (" + notify.Span(d) + " before this run)"
 		}
 		items = append(items, factSet([]fact{{"Not fully audited since", v}}))
 	}
@@ -539,19 +539,6 @@ func renderCannotAudit(b notify.Batch) [][]byte {
 	context := textBlock(fmt.Sprintf("%s · run %d · %s", name, b.RunID, runTime(b.RunAt)))
 	context.IsSubtle, context.Spacing = true, "none"
 	return [][]byte{post([]element{header, context, container(colorAttention, items...)})}
-}
-
-// span is a rough duration for people: "3d 4h", "5h 10m", "12m".
-func span(d time.Duration) string {
-	d = d.Round(time.Minute)
-	days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
-	switch {
-	case days > 0:
-		return fmt.Sprintf("%dd %dh", days, hours)
-	case hours > 0:
-		return fmt.Sprintf("%dh %dm", hours, mins)
-	}
-	return fmt.Sprintf("%dm", mins)
 }
 
 func renderTest(b notify.Batch) [][]byte {
