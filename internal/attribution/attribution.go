@@ -10,11 +10,13 @@ package attribution
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/driftd/driftd/internal/fanout"
 	"github.com/driftd/driftd/internal/finding"
 	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/source/cloudflare"
@@ -52,21 +54,21 @@ type Logs struct {
 	Cloudflare *cloudflare.Source
 }
 
-// Result is what a lookup found: the Changes attached (by fingerprint) and
-// the logs it could not read.
+// Result is what a lookup found: the fingerprints of the findings it
+// attached Changes to, and the logs it could not read.
 type Result struct {
-	Attributed map[string][]finding.Change
+	Attributed map[string]bool
 	Gaps       []snapshot.Gap
-	// Asked is whether any audit log was asked at all.
-	Asked bool
 }
 
 // Attribute asks both logs, concurrently, about every item's objects in
 // the union of the items' windows up to now, and attaches to each item's
 // finding the entries about its objects inside its own window. snap
-// supplies the integrations' object IDs.
+// supplies the integrations' object IDs. A finding with an object on a
+// side that could not be read is left as it is: what the other log says
+// may not be the whole story, and it is looked up again later.
 func Attribute(ctx context.Context, logs Logs, snap *snapshot.Snapshot, items []Item, now time.Time) Result {
-	res := Result{Attributed: map[string][]finding.Change{}}
+	res := Result{Attributed: map[string]bool{}}
 	if len(items) == 0 {
 		return res
 	}
@@ -86,47 +88,61 @@ func Attribute(ctx context.Context, logs Logs, snap *snapshot.Snapshot, items []
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
 
+	type log struct {
+		side snapshot.Side
+		read func(context.Context, []string, time.Time, time.Time) ([]finding.Change, error)
+	}
+	var asked []log
+	unread := map[snapshot.Side]bool{}
+	if logs.Entra != nil {
+		asked = append(asked, log{snapshot.SideEntra, logs.Entra.DirectoryAudits})
+	} else {
+		unread[snapshot.SideEntra] = true
+	}
+	if logs.Cloudflare != nil {
+		asked = append(asked, log{snapshot.SideCloudflare, logs.Cloudflare.AuditLogs})
+	} else {
+		unread[snapshot.SideCloudflare] = true
+	}
 	var (
-		wg      sync.WaitGroup
 		mu      sync.Mutex
 		changes []finding.Change
 	)
-	read := func(side snapshot.Side, ids map[string]bool, get func(context.Context, []string, time.Time, time.Time) ([]finding.Change, error)) {
-		defer wg.Done()
-		list := make([]string, 0, len(ids))
-		for id := range ids {
-			list = append(list, id)
+	g := fanout.New(0)
+	for _, l := range asked {
+		ids := make([]string, 0, len(wanted[l.side]))
+		for id := range wanted[l.side] {
+			ids = append(ids, id)
 		}
-		sort.Strings(list)
-		got, err := get(ctx, list, from, to)
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			res.Gaps = append(res.Gaps, snapshot.Gap{Side: side, What: snapshot.Attribution, Error: "attribution unavailable: " + err.Error()})
-			return
+		if len(ids) == 0 {
+			continue
 		}
-		changes = append(changes, got...)
+		sort.Strings(ids)
+		g.Go(func() {
+			got, err := l.read(ctx, ids, from, to)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				unread[l.side] = true
+				res.Gaps = append(res.Gaps, Unavailable(l.side, err.Error()))
+				return
+			}
+			changes = append(changes, got...)
+		})
 	}
-	if logs.Entra != nil && len(wanted[snapshot.SideEntra]) > 0 {
-		wg.Add(1)
-		res.Asked = true
-		go read(snapshot.SideEntra, wanted[snapshot.SideEntra], logs.Entra.DirectoryAudits)
-	}
-	if logs.Cloudflare != nil && len(wanted[snapshot.SideCloudflare]) > 0 {
-		wg.Add(1)
-		res.Asked = true
-		go read(snapshot.SideCloudflare, wanted[snapshot.SideCloudflare], logs.Cloudflare.AuditLogs)
-	}
-	wg.Wait()
+	g.Wait()
 
 	for i, it := range items {
+		if slices.ContainsFunc(targets[i], func(t finding.ObjectRef) bool { return unread[t.Side] }) {
+			continue
+		}
 		matched := relevant(match(changes, targets[i], it.Since.Add(-Margin), to), it.Hints)
 		if len(matched) > MaxChanges {
 			matched = matched[:MaxChanges]
 		}
 		if len(matched) > 0 {
 			it.Finding.Changes = matched
-			res.Attributed[it.Finding.Fingerprint] = matched
+			res.Attributed[it.Finding.Fingerprint] = true
 		}
 	}
 	sort.Slice(res.Gaps, func(i, j int) bool { return res.Gaps[i].Side < res.Gaps[j].Side })

@@ -24,6 +24,7 @@ import (
 	"github.com/driftd/driftd/report"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 // Options select what to audit.
@@ -314,6 +315,14 @@ func evaluate(ctx context.Context, tracer trace.Tracer, snap *snapshot.Snapshot,
 	return rep
 }
 
+// Evaluate runs the check catalog on a snapshot already taken (a stored
+// one): the report's integrations, results, findings and gaps, as the
+// run that took it produced them. approved holds the approved baselines
+// by integration name (may be nil).
+func Evaluate(ctx context.Context, snap *snapshot.Snapshot, approved map[string]*snapshot.Snapshot) *report.Report {
+	return evaluate(ctx, tracenoop.NewTracerProvider().Tracer(""), snap, approved)
+}
+
 // DataKinds lists every kind of data the check catalog reads.
 func DataKinds() []snapshot.DataKind { return allKinds(checks.All()) }
 
@@ -389,23 +398,19 @@ func attributeChanges(ctx context.Context, tracer trace.Tracer, readers *Readers
 	ctx, span := tracer.Start(ctx, "attribute")
 	defer span.End()
 	logs := attribution.Logs{Entra: readers.entra, Cloudflare: readers.cloudflare}
+	var gaps []snapshot.Gap
 	if graphUnreadable {
 		// No token, or Graph refused everything: asking again would
 		// only hammer it (and ignore a Retry-After it gave).
 		logs.Entra = nil
-		rep.Gaps = append(rep.Gaps, report.Gap{Side: string(snapshot.SideEntra), What: string(snapshot.Attribution),
-			Error: "attribution unavailable: Microsoft Graph could not be read in this run"})
+		gaps = append(gaps, attribution.Unavailable(snapshot.SideEntra, "Microsoft Graph could not be read in this run"))
 	}
 	res := attribution.Attribute(ctx, logs, snap, items, now)
-	for _, g := range res.Gaps {
+	for _, g := range append(gaps, res.Gaps...) {
 		g.Error = scrub(g.Error)
 		logger.Warn("attribution unavailable", "side", g.Side, "error", g.Error)
 		rep.Gaps = append(rep.Gaps, report.ClipGap(report.Gap{Side: string(g.Side), What: string(g.What), Error: g.Error}))
 	}
 	span.SetAttributes(attribute.Int("driftd.attributed", len(res.Attributed)))
-	out := make(map[string]bool, len(res.Attributed))
-	for fp := range res.Attributed {
-		out[fp] = true
-	}
-	return out
+	return res.Attributed
 }

@@ -35,7 +35,9 @@ func Show(c *Config, format string) ([]byte, error) {
 		return b.Bytes(), nil
 	case ShowJSON:
 		var b bytes.Buffer
-		writeJSON(&b, tree)
+		if err := encodeJSON(&b, tree); err != nil {
+			return nil, err
+		}
 		var out bytes.Buffer
 		if err := json.Indent(&out, b.Bytes(), "", "  "); err != nil {
 			return nil, err
@@ -306,58 +308,35 @@ func tomlString(s string) string {
 	return b.String()
 }
 
-// writeJSON writes the tree compactly, keys in struct order.
-func writeJSON(b *bytes.Buffer, v any) {
-	switch v := v.(type) {
-	case showTable:
-		b.WriteByte('{')
-		for i, f := range v {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeJSONString(b, f.key)
-			b.WriteByte(':')
-			writeJSON(b, f.val)
+// MarshalJSON writes the table as an object with its keys in struct
+// order (a map would sort them).
+func (t showTable) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, f := range t {
+		if i > 0 {
+			b.WriteByte(',')
 		}
-		b.WriteByte('}')
-	case []showTable:
-		b.WriteByte('[')
-		for i, e := range v {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeJSON(b, e)
+		if err := encodeJSON(&b, f.key); err != nil {
+			return nil, err
 		}
-		b.WriteByte(']')
-	case []any:
-		b.WriteByte('[')
-		for i, e := range v {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeJSON(b, e)
+		b.WriteByte(':')
+		if err := encodeJSON(&b, f.val); err != nil {
+			return nil, err
 		}
-		b.WriteByte(']')
-	case showSecret:
-		writeJSONString(b, string(v))
-	case string:
-		writeJSONString(b, v)
-	case time.Time:
-		b.WriteString(strconv.Quote(v.Format(time.RFC3339Nano)))
-	default:
-		s, err := json.Marshal(v)
-		if err != nil {
-			s, _ = json.Marshal(fmt.Sprint(v))
-		}
-		b.Write(s)
 	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }
 
-// writeJSONString writes s without HTML escaping: "<from $VAR>" should
-// read as such, not as "\u003cfrom $VAR\u003e".
-func writeJSONString(b *bytes.Buffer, s string) {
+// encodeJSON writes v compactly without HTML escaping: "<from $VAR>"
+// should read as such, not as "\u003cfrom $VAR\u003e".
+func encodeJSON(b *bytes.Buffer, v any) error {
 	enc := json.NewEncoder(b)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
 	b.Truncate(b.Len() - 1) // Encode's newline
+	return nil
 }

@@ -261,3 +261,35 @@ api_url = %q
 		t.Errorf("no notification queued (%v)", err)
 	}
 }
+
+// With only the Entra log refused, a finding whose objects are all on the
+// Cloudflare side is attributed; one with an Entra object too (the claim
+// Cloudflare reads, an identity provider against an app) is not settled
+// on half the story: it stays without changes, to be looked up again.
+func TestAttributionWithOneLogUnreadable(t *testing.T) {
+	h := newHarness(t, demo.ScenarioHealthy)
+	h.run()
+	clock := h.now.Add(time.Hour)
+	h.eng.Now = func() time.Time { return clock }
+	h.setScenario(func(time.Time) *sim.Tenant { return sim.Drifted(clock) })
+	h.env.Server.InjectFault(sim.Fault{Service: sim.ServiceGraph, PathContains: "/auditLogs/", Status: 403})
+	out := h.run()
+	seen := map[string]bool{}
+	for _, f := range out.Result.Report.Findings {
+		switch f.CheckID {
+		case "CF-IDP-003":
+			seen[f.CheckID] = true
+			if len(f.Changes) == 0 {
+				t.Errorf("CF-IDP-003 %s: not attributed from the Cloudflare log", f.Setting)
+			}
+		case "ENTRA-CLAIM-001", "ENTRA-APP-001":
+			seen[f.CheckID] = true
+			if len(f.Changes) > 0 {
+				t.Errorf("%s attributed to %q while the Entra log could not be read", f.CheckID, f.Changes[0].Summary())
+			}
+		}
+	}
+	if len(seen) != 3 {
+		t.Errorf("checks seen %v, want CF-IDP-003, ENTRA-CLAIM-001 and ENTRA-APP-001", seen)
+	}
+}

@@ -95,12 +95,8 @@ func (e *Engine) RunOnce(ctx context.Context, cfg *config.Config, trigger string
 
 	approved := map[string]*snapshot.Snapshot{}
 	if e.Store != nil {
-		baselines, err := e.Store.Baselines(ctx)
-		if err != nil {
+		if approved, err = approvedBaselines(ctx, e.Store); err != nil {
 			return Outcome{}, err
-		}
-		for name, b := range baselines {
-			approved[name] = b.Snapshot
 		}
 	}
 
@@ -213,4 +209,17 @@ func (e *Engine) audit(ctx context.Context, cfg *config.Config, opts audit.Optio
 		return e.auditFunc(ctx, cfg, opts)
 	}
 	return audit.Run(ctx, cfg, opts)
+}
+
+// approvedBaselines are the approved baseline snapshots, by integration.
+func approvedBaselines(ctx context.Context, st *store.Store) (map[string]*snapshot.Snapshot, error) {
+	baselines, err := st.Baselines(ctx)
+	if err != nil {
+		return nil, err
+	}
+	approved := make(map[string]*snapshot.Snapshot, len(baselines))
+	for name, b := range baselines {
+		approved[name] = b.Snapshot
+	}
+	return approved, nil
 }

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/driftd/driftd/checks"
 	"github.com/driftd/driftd/internal/audit"
 	"github.com/driftd/driftd/internal/config"
-	"github.com/driftd/driftd/internal/snapshot"
 	"github.com/driftd/driftd/internal/store"
 	"github.com/driftd/driftd/report"
 )
@@ -19,7 +17,7 @@ import (
 // of the latest run with a snapshot, and the last runs. The store keeps
 // no full report, so it is rebuilt: the integrations and stats from the
 // run, the findings from the open ones (suppressions as of now), the
-// gaps and the checks that could not be evaluated from the snapshot.
+// results and gaps by evaluating the run's snapshot again.
 func HTMLReport(ctx context.Context, st *store.Store, cfg *config.Config, runs int, now time.Time) (report.HTMLDocument, error) {
 	recent, err := st.Runs(ctx, runs)
 	if err != nil {
@@ -44,29 +42,23 @@ func HTMLReport(ctx context.Context, st *store.Store, cfg *config.Config, runs i
 			break
 		}
 	}
-	rep := &report.Report{Version: report.Version, StartedAt: run.StartedAt, FinishedAt: run.FinishedAt, Findings: []checks.Finding{},
-		Gaps: []report.Gap{}, Results: []report.CheckResult{},
-		Stats: report.Stats{APIRequests: run.APIRequests, DurationMS: run.FinishedAt.Sub(run.StartedAt).Milliseconds()}}
+	approved, err := approvedBaselines(ctx, st)
+	if err != nil {
+		return report.HTMLDocument{}, err
+	}
+	rep := audit.Evaluate(ctx, snap, approved)
+	rep.StartedAt, rep.FinishedAt = run.StartedAt, run.FinishedAt
+	rep.Stats = report.Stats{APIRequests: run.APIRequests, DurationMS: run.FinishedAt.Sub(run.StartedAt).Milliseconds()}
+	// The findings are the store's open ones: their lifecycle (a
+	// finding stays open until a run fully observes it gone) and who
+	// changed them.
+	rep.Findings = []checks.Finding{}
 	audited := map[string]bool{}
 	for _, in := range snap.Integrations {
-		status := report.Complete
-		if len(snap.Missing(in.Name, audit.DataKinds()...)) > 0 {
-			status = report.Incomplete
-		}
-		rep.Integrations = append(rep.Integrations, report.IntegrationStatus{Name: in.Name, Status: status})
 		audited[in.Name] = true
-		for _, c := range checks.All() {
-			if gaps := snap.Missing(in.Name, c.Needs...); len(gaps) > 0 {
-				rep.Results = append(rep.Results, report.CheckResult{CheckID: c.ID, Integration: in.Name, Status: report.StatusCouldNotEvaluate,
-					Reason: "could not read " + gapKindsOf(gaps)})
-			}
-		}
 	}
 	if found && len(run.Integrations) > 0 {
 		rep.Integrations = run.Integrations
-	}
-	for _, g := range snap.Gaps {
-		rep.Gaps = append(rep.Gaps, report.ClipGap(report.Gap{Integration: g.Integration, Side: string(g.Side), What: string(g.What), Error: g.Error}))
 	}
 	open, err := st.Findings(ctx, false)
 	if err != nil {
@@ -91,18 +83,4 @@ func HTMLReport(ctx context.Context, st *store.Store, cfg *config.Config, runs i
 			Trigger: r.Trigger, Findings: r.Findings, Opened: r.Opened, Resolved: r.Resolved, Gaps: r.Gaps, APIRequests: r.APIRequests})
 	}
 	return doc, nil
-}
-
-// gapKindsOf names the data kinds of gaps once each, as the audit's
-// "could not read …" reason does.
-func gapKindsOf(gaps []snapshot.Gap) string {
-	var kinds []string
-	seen := map[snapshot.DataKind]bool{}
-	for _, g := range gaps {
-		if !seen[g.What] {
-			seen[g.What] = true
-			kinds = append(kinds, string(g.What))
-		}
-	}
-	return strings.Join(kinds, ", ")
 }

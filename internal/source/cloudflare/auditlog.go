@@ -1,7 +1,7 @@
 package cloudflare
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -128,27 +128,17 @@ func (s *Source) AuditLogs(ctx context.Context, ids []string, from, to time.Time
 // that was not asked for (the filter is server-side): the page fails
 // rather than a change being dropped or misattributed.
 func auditLogPage(body []byte, wanted map[string]bool) ([]finding.Change, string, error) {
-	var env struct {
-		Success    *bool             `json:"success"`
-		Result     []json.RawMessage `json:"result"`
-		ResultInfo *struct {
-			Cursor  string `json:"cursor"`
-			Cursors *struct {
-				After string `json:"after"`
-			} `json:"cursors"`
-		} `json:"result_info"`
-	}
-	if _, err := decodeEnvelope(body); err != nil {
+	env, err := decodeEnvelope(body)
+	if err != nil {
 		return nil, "", err
 	}
-	if err := json.Unmarshal(bytes.TrimSpace(body), &env); err != nil {
-		return nil, "", fmt.Errorf("%w: %s", errMalformed, describeJSONError(err))
-	}
-	if env.Result == nil {
+	var entries []json.RawMessage
+	// A null or absent result decodes to nil: not "no entries".
+	if err := json.Unmarshal(env.Result, &entries); err != nil || entries == nil {
 		return nil, "", fmt.Errorf("%w: result is not a list of audit log entries", errMalformed)
 	}
 	var out []finding.Change
-	for _, raw := range env.Result {
+	for _, raw := range entries {
 		var e wireAuditLog
 		if err := decodeObject("an audit log entry", raw, &e); err != nil {
 			return nil, "", err
@@ -173,13 +163,13 @@ func auditLogPage(body []byte, wanted map[string]bool) ([]finding.Change, string
 			c.ActorType, c.Actor = finding.ActorUser, e.Actor.Email
 		case e.Actor.TokenName != "" || e.Actor.TokenID != "":
 			c.ActorType = finding.ActorApp
-			c.Actor = "API token " + firstNonEmpty(e.Actor.TokenName, e.Actor.TokenID)
+			c.Actor = "API token " + cmp.Or(e.Actor.TokenName, e.Actor.TokenID)
 			c.ActorID = e.Actor.TokenID
 			if e.Actor.Email != "" {
 				c.Actor += " of " + e.Actor.Email
 			}
 		default:
-			c.ActorType, c.Actor = finding.ActorApp, firstNonEmpty(e.Actor.Email, e.Actor.Type, "(unknown)")
+			c.ActorType, c.Actor = finding.ActorApp, cmp.Or(e.Actor.Email, e.Actor.Type, "(unknown)")
 			c.ActorID = e.Actor.ID
 		}
 		c.Actor, c.ActorID = textsafe.Clip(c.Actor, maxAuditName), textsafe.Clip(c.ActorID, maxAuditName)
@@ -192,17 +182,8 @@ func auditLogPage(body []byte, wanted map[string]bool) ([]finding.Change, string
 			next = info.Cursors.After
 		}
 	}
-	if len(env.Result) == 0 {
+	if len(entries) == 0 {
 		next = "" // an empty page ends the list whatever the cursor says
 	}
 	return out, next, nil
-}
-
-func firstNonEmpty(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

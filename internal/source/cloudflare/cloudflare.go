@@ -178,6 +178,12 @@ type envelope struct {
 		Page       *int64 `json:"page"`
 		PerPage    *int64 `json:"per_page"`
 		TotalPages *int64 `json:"total_pages"`
+		// Cursor paging (the account audit log): Cloudflare documents
+		// cursor, the SDK's pager reads cursors.after.
+		Cursor  string `json:"cursor"`
+		Cursors *struct {
+			After string `json:"after"`
+		} `json:"cursors"`
 	} `json:"result_info"`
 }
 

@@ -1,6 +1,7 @@
 package entra
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
@@ -163,12 +164,12 @@ func auditPage(body []byte, wanted map[string]bool) ([]finding.Change, string, e
 		switch by := e.InitiatedBy; {
 		case by.User != nil && (by.User.UserPrincipalName != "" || by.User.ID != ""):
 			c.ActorType = finding.ActorUser
-			c.Actor = firstNonEmpty(by.User.UserPrincipalName, by.User.DisplayName, by.User.ID)
+			c.Actor = cmp.Or(by.User.UserPrincipalName, by.User.DisplayName, by.User.ID)
 			c.IP = by.User.IPAddress
 		case by.App != nil:
 			c.ActorType = finding.ActorApp
-			c.Actor = firstNonEmpty(by.App.DisplayName, by.App.AppID, by.App.ServicePrincipalID)
-			c.ActorID = firstNonEmpty(by.App.AppID, by.App.ServicePrincipalID)
+			c.Actor = cmp.Or(by.App.DisplayName, by.App.AppID, by.App.ServicePrincipalID)
+			c.ActorID = cmp.Or(by.App.AppID, by.App.ServicePrincipalID)
 		default:
 			c.ActorType, c.Actor = finding.ActorUser, "(unknown)"
 		}
@@ -197,13 +198,4 @@ func auditPage(body []byte, wanted map[string]bool) ([]finding.Change, string, e
 		}
 	}
 	return out, w.NextLink, nil
-}
-
-func firstNonEmpty(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

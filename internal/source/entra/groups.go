@@ -51,14 +51,14 @@ type GroupsResult struct {
 // past this point.
 const GroupIDsWait = 2 * time.Second
 
-// referencedGroups waits for the group IDs the Cloudflare rules
-// reference (at most wait, if wait > 0; not at all if wait < 0; for as
-// long as it takes if wait == 0) and prepares their lookups; nil
-// when there is nothing to look up, and late when wait ran out first.
-// Not when Graph could not be read at all in this run (round one's
-// tenant-wide read and every app read failed: no token, or every batch
-// refused), nor past the run's deadline: then a gap says so.
-func (s *Source) referencedGroups(ctx context.Context, groupIDs <-chan []string, wait time.Duration, gaps []snapshot.Gap, targets []Target) (lookup *groupLookup, late bool) {
+// referencedGroups takes the group IDs the Cloudflare rules reference —
+// at once if they are there, else waiting until deadline fires (nil: for
+// as long as it takes) — and prepares their lookups; nil when there is
+// nothing to look up, and late when the deadline came first. Not when
+// Graph could not be read at all in this run (round one's tenant-wide
+// read and every app read failed: no token, or every batch refused), nor
+// past the run's deadline: then a gap says so.
+func (s *Source) referencedGroups(ctx context.Context, groupIDs <-chan []string, deadline <-chan time.Time, gaps []snapshot.Gap, targets []Target) (lookup *groupLookup, late bool) {
 	notLookedUp := func(why string) *groupLookup {
 		return &groupLookup{res: GroupsResult{Gaps: []snapshot.Gap{{Side: snapshot.SideEntra, What: snapshot.EntraGroups,
 			Error: "the referenced groups were not looked up: " + why}}}}
@@ -67,23 +67,14 @@ func (s *Source) referencedGroups(ctx context.Context, groupIDs <-chan []string,
 		return nil, false
 	}
 	var ids []string
-	if wait < 0 {
-		// Out of time to wait: take the IDs only if they are there.
+	// IDs that are there win over a deadline that has passed too (a
+	// select between two ready cases picks either).
+	select {
+	case ids = <-groupIDs:
+	default:
 		select {
 		case ids = <-groupIDs:
-		default:
-			return nil, true
-		}
-	} else {
-		var timeout <-chan time.Time
-		if wait > 0 {
-			timer := time.NewTimer(wait)
-			defer timer.Stop()
-			timeout = timer.C
-		}
-		select {
-		case ids = <-groupIDs:
-		case <-timeout:
+		case <-deadline:
 			return nil, true
 		case <-ctx.Done():
 			return notLookedUp(ctx.Err().Error()), false

@@ -251,17 +251,15 @@ func (s *Source) Read(ctx context.Context, targets []Target, groupIDs <-chan []s
 			round = append(round, get)
 		}
 	}
-	wait := GroupIDsWait - time.Since(started)
-	if wait == 0 {
-		wait = -1 // 0 would mean "as long as it takes"
-	}
-	groups, late := s.referencedGroups(ctx, groupIDs, wait, res.Gaps, targets)
+	deadline := time.NewTimer(max(GroupIDsWait-time.Since(started), 0))
+	defer deadline.Stop()
+	groups, late := s.referencedGroups(ctx, groupIDs, deadline.C, res.Gaps, targets)
 	if groups != nil {
 		round = append(round, groups.gets...)
 	}
 	s.getAll(ctx, round)
 	if late {
-		if groups, _ = s.referencedGroups(ctx, groupIDs, 0, res.Gaps, targets); groups != nil {
+		if groups, _ = s.referencedGroups(ctx, groupIDs, nil, res.Gaps, targets); groups != nil {
 			s.getAll(ctx, groups.gets)
 		}
 	}
